@@ -1,0 +1,34 @@
+# Swatch: make setup | demo | run | test | lint | bench
+PY ?= .venv/bin/python
+PORT ?= 8000
+DEMO_DIR ?= demo_catalogue
+
+.PHONY: setup demo run dev test lint bench clean-data
+
+.venv/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --upgrade pip
+	.venv/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: .venv/.installed
+
+demo: setup
+	$(PY) -m swatch.demo --out $(DEMO_DIR)
+	$(PY) extract_features.py --images $(DEMO_DIR)
+
+run: demo
+	$(PY) -m swatch.serve --port $(PORT)
+
+dev: setup
+	.venv/bin/flask --app app run --port $(PORT) --debug
+
+test: setup
+	bash scripts/test.sh
+
+lint: setup
+	.venv/bin/ruff check swatch tests bench *.py
+	.venv/bin/mypy
+
+bench: setup
+	$(PY) bench/ingest.py

@@ -1,0 +1,84 @@
+"""Ordered schema migrations; PRAGMA user_version records how many have been applied."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: the foundation
+    """
+    CREATE TABLE images (
+        id          INTEGER PRIMARY KEY,
+        root        TEXT NOT NULL,
+        path        TEXT NOT NULL,
+        filename    TEXT NOT NULL,
+        sha256      TEXT NOT NULL,
+        size_bytes  INTEGER NOT NULL,
+        width       INTEGER,
+        height      INTEGER,
+        thumbnail   TEXT,
+        added_at    TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        removed_at  TEXT
+    );
+    CREATE UNIQUE INDEX images_live_path ON images(root, path) WHERE removed_at IS NULL;
+    CREATE INDEX images_filename ON images(filename);
+    CREATE INDEX images_sha ON images(sha256);
+    CREATE INDEX images_live ON images(removed_at);
+
+    CREATE TABLE metadata (
+        image_id     INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+        design       TEXT,
+        colourway    TEXT,
+        season       TEXT,
+        quality      TEXT,
+        composition  TEXT NOT NULL DEFAULT '[]',
+        cluster      TEXT,
+        extras       TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX metadata_design ON metadata(design);
+    CREATE INDEX metadata_season ON metadata(season);
+    CREATE INDEX metadata_quality ON metadata(quality);
+
+    CREATE TABLE composition (
+        image_id  INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        fiber     TEXT NOT NULL,
+        pct       REAL NOT NULL,
+        PRIMARY KEY (image_id, fiber)
+    );
+    CREATE INDEX composition_fiber ON composition(fiber, pct);
+
+    CREATE TABLE model_versions (
+        model       TEXT NOT NULL,
+        version     TEXT NOT NULL,
+        active      INTEGER NOT NULL DEFAULT 0,
+        created_at  TEXT NOT NULL,
+        info        TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (model, version)
+    );
+
+    CREATE TABLE feedback (
+        id          INTEGER PRIMARY KEY,
+        query_id    INTEGER REFERENCES images(id),
+        query_name  TEXT NOT NULL,
+        result_id   INTEGER REFERENCES images(id),
+        result_name TEXT NOT NULL,
+        model       TEXT NOT NULL,
+        version     TEXT NOT NULL,
+        rating      INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+        rater       TEXT,
+        created_at  TEXT NOT NULL
+    );
+    CREATE INDEX feedback_model ON feedback(model, version);
+
+    CREATE TABLE jobs (
+        id          TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        progress    REAL NOT NULL DEFAULT 0,
+        message     TEXT NOT NULL DEFAULT '',
+        params      TEXT NOT NULL DEFAULT '{}',
+        result      TEXT NOT NULL DEFAULT '{}',
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    """,
+]

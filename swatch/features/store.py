@@ -1,0 +1,176 @@
+"""Versioned feature store: image_features/<model>/<version>/ published atomically with an info.json sidecar."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from swatch.catalog.db import now_iso
+
+VERSION_RE = re.compile(r"^v[1-9][0-9]{0,5}$")
+MODEL_RE = re.compile(r"^[a-z][a-z+_-]{0,40}$")
+
+
+class FeatureStoreError(RuntimeError):
+    """A feature version is missing or inconsistent."""
+
+
+@dataclass
+class FeatureVersion:
+    """One published feature version: rows (memory-mapped), catalogue ids in row order, and its info."""
+
+    model: str
+    version: str
+    features: np.ndarray
+    ids: np.ndarray
+    info: dict[str, Any]
+    path: Path
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+
+def check_name(model: str, version: str) -> None:
+    if not MODEL_RE.match(model):
+        raise FeatureStoreError(f"invalid model name {model!r}")
+    if not VERSION_RE.match(version):
+        raise FeatureStoreError(f"invalid version {version!r}: versions are v1, v2, ...")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to a temp file beside `path`, fsync, rename over it."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+class FeatureStore:
+    """Reads and publishes feature versions under `root` (DESIGN.md, Data)."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def version_path(self, model: str, version: str) -> Path:
+        check_name(model, version)
+        return self.root / model / version
+
+    def exists(self, model: str, version: str) -> bool:
+        return (self.version_path(model, version) / "info.json").exists()
+
+    def versions(self, model: str) -> list[str]:
+        folder = self.root / model
+        if not folder.is_dir():
+            return []
+        found = [p.name for p in folder.iterdir() if VERSION_RE.match(p.name) and (p / "info.json").exists()]
+        return sorted(found, key=lambda v: int(v[1:]))
+
+    def models(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and MODEL_RE.match(p.name))
+
+    def load(self, model: str, version: str, mmap: bool = True) -> FeatureVersion:
+        """Load a version; the link is resolved once so rows, ids and info all come from one snapshot."""
+        link = self.version_path(model, version)
+        if not link.exists():
+            raise FeatureStoreError(f"no feature version {model}/{version}")
+        snap = link.resolve()
+        try:
+            info = json.loads((snap / "info.json").read_text(encoding="utf-8"))
+            ids = np.asarray(json.loads((snap / "ids.json").read_text(encoding="utf-8")), dtype=np.int64)
+            feats = np.load(snap / "features.npy", mmap_mode="r" if mmap else None)
+        except (OSError, ValueError) as exc:
+            raise FeatureStoreError(f"feature version {model}/{version} is unreadable: {exc}") from exc
+        if feats.ndim != 2 or feats.shape[0] != ids.shape[0] or info.get("count") != int(ids.shape[0]):
+            raise FeatureStoreError(
+                f"feature version {model}/{version} is inconsistent: {feats.shape} rows vs {ids.shape[0]} ids"
+            )
+        return FeatureVersion(model, version, feats, ids, info, snap)
+
+    def publish(
+        self, model: str, version: str, features: np.ndarray, ids: list[int] | np.ndarray, info: dict[str, Any]
+    ) -> FeatureVersion:
+        """Write a complete snapshot, then switch `<model>/<version>` to it with one atomic rename.
+
+        Readers see the old snapshot or the new one, never a mix; a crash leaves only a `.tmp-*` folder
+        that the next publish removes.
+        """
+        check_name(model, version)
+        features = np.ascontiguousarray(features, dtype=np.float32)
+        ids_list = [int(i) for i in ids]
+        if features.ndim != 2 or features.shape[0] != len(ids_list):
+            raise FeatureStoreError(f"{features.shape[0]} rows but {len(ids_list)} ids")
+        if len(set(ids_list)) != len(ids_list):
+            raise FeatureStoreError("duplicate ids in a feature version")
+        folder = self.root / model
+        folder.mkdir(parents=True, exist_ok=True)
+        self._clean_leftovers(folder)
+        stamp = now_iso().replace(":", "").replace(".", "")
+        tmp = folder / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        full_info = dict(info)
+        full_info.update({
+            "model": model, "version": version, "count": len(ids_list), "dim": int(features.shape[1]),
+            "dtype": "float32", "normalised": "l2", "created": now_iso(),
+        })
+        for name, writer in (
+            ("features.npy", lambda fh: np.save(fh, features)),
+            ("ids.json", lambda fh: fh.write(json.dumps(ids_list).encode())),
+            ("info.json", lambda fh: fh.write(json.dumps(full_info, indent=1, sort_keys=True).encode())),
+        ):
+            with open(tmp / name, "wb") as fh:
+                writer(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+        _fsync_dir(tmp)
+        snap_name = f".snap-{version}-{stamp}-{uuid.uuid4().hex[:6]}"
+        os.rename(tmp, folder / snap_name)
+        link_tmp = folder / f".tmp-link-{uuid.uuid4().hex[:8]}"
+        os.symlink(snap_name, link_tmp)
+        target = folder / version
+        if target.exists() and not target.is_symlink():
+            raise FeatureStoreError(f"{target} is a plain folder; move it away before publishing")
+        os.replace(link_tmp, target)
+        _fsync_dir(folder)
+        self._prune(folder, version)
+        return self.load(model, version)
+
+    @staticmethod
+    def _clean_leftovers(folder: Path) -> None:
+        for p in folder.glob(".tmp-*"):
+            if p.is_symlink() or p.is_file():
+                p.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(p, ignore_errors=True)
+
+    @staticmethod
+    def _prune(folder: Path, version: str, keep: int = 2) -> None:
+        """Keep the current snapshot and the one before it (a reader may still hold it)."""
+        current = os.readlink(folder / version)
+        snaps = sorted(folder.glob(f".snap-{version}-*"), key=lambda p: p.name, reverse=True)
+        kept = 0
+        for snap in snaps:
+            if snap.name == current or kept < keep:
+                kept += 1
+                continue
+            shutil.rmtree(snap, ignore_errors=True)

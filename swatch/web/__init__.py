@@ -1,0 +1,43 @@
+"""Flask application factory: settings, the catalogue, and one blueprint per area."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from swatch.catalog.db import Catalog
+from swatch.config import PROJECT_ROOT, Settings
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. `test_config` may hold `SETTINGS` (a Settings) or `DATA_DIR` for tests."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    test_config = dict(test_config or {})
+    settings = test_config.pop("SETTINGS", None)
+    if settings is None:
+        overrides: dict[str, Any] = {}
+        if "DATA_DIR" in test_config:
+            overrides["data_dir"] = Path(test_config.pop("DATA_DIR"))
+        settings = Settings.from_env(**overrides)
+    app.config.from_mapping(MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024, JSON_SORT_KEYS=False)
+    app.config.update(test_config)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app.extensions["swatch.settings"] = settings
+    app.extensions["swatch.catalog"] = Catalog(settings.db_path)
+
+    from swatch.web import health
+
+    app.register_blueprint(health.bp)
+
+    @app.errorhandler(HTTPException)
+    def _json_error(exc: HTTPException) -> Any:
+        return jsonify(error=exc.description or exc.name), exc.code or 500
+
+    return app
