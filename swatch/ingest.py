@@ -221,9 +221,9 @@ def ingest(
         else:
             lacking |= live
     lacking_rows = catalog.images_by_ids(sorted(lacking))
-    for img in lacking_rows.values():
-        if img.root == root or img.full_path.exists():
-            todo.append(_Work(img.path, img.full_path, img.sha256, img.size_bytes, image_id=img.id))
+    for row in lacking_rows.values():
+        if row.root == root or row.full_path.exists():
+            todo.append(_Work(row.path, row.full_path, row.sha256, row.size_bytes, image_id=row.id))
 
     new_rows: dict[str, dict[int, np.ndarray]] = {m: {} for m in base_models}
     if todo:

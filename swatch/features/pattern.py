@@ -70,8 +70,8 @@ class PatternExtractor(Extractor):
     def preprocess(self, images: list[Image.Image]) -> torch.Tensor:
         batch = np.empty((len(images), self.size, self.size, 3), dtype=np.float32)
         for i, img in enumerate(images):
-            arr = np.asarray(img, dtype=np.uint8)
-            arr = cv2.resize(arr, (self.size, self.size), interpolation=cv2.INTER_AREA)
+            arr: np.ndarray = cv2.resize(np.asarray(img, dtype=np.uint8), (self.size, self.size),
+                                         interpolation=cv2.INTER_AREA)
             if self.grey:
                 g = cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY)
                 g = cv2.equalizeHist(g)  # colourways differ in contrast too: spread the grey levels

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from swatch.catalog.db import Catalog
 from swatch.config import PROJECT_ROOT, Settings
+from swatch.jobs import JobRunner
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -30,11 +31,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(test_config)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.extensions["swatch.settings"] = settings
-    app.extensions["swatch.catalog"] = Catalog(settings.db_path)
+    catalog = Catalog(settings.db_path)
+    app.extensions["swatch.catalog"] = catalog
+    app.extensions["swatch.jobs"] = JobRunner(catalog)
 
-    from swatch.web import health
+    # one blueprint per area; each issue adds its own line here
+    from swatch.web import health, jobs
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(jobs.bp)
 
     @app.errorhandler(HTTPException)
     def _json_error(exc: HTTPException) -> Any:

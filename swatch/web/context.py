@@ -6,11 +6,16 @@ from flask import current_app
 
 from swatch.catalog.db import Catalog
 from swatch.config import Settings
+from swatch.jobs import JobRunner
 
 
 def settings() -> Settings:
-    return current_app.extensions["swatch.settings"]  # type: ignore[no-any-return]
+    return current_app.extensions["swatch.settings"]
 
 
 def catalog() -> Catalog:
-    return current_app.extensions["swatch.catalog"]  # type: ignore[no-any-return]
+    return current_app.extensions["swatch.catalog"]
+
+
+def jobs() -> JobRunner:
+    return current_app.extensions["swatch.jobs"]
