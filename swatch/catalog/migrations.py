@@ -81,4 +81,36 @@ MIGRATIONS: list[str] = [
         updated_at  TEXT NOT NULL
     );
     """,
+    # 2: versioned clusters. A k-means run is immutable (cluster_assignments); hand moves are an override layer.
+    """
+    CREATE TABLE cluster_versions (
+        version          TEXT PRIMARY KEY,
+        model            TEXT NOT NULL,
+        feature_version  TEXT NOT NULL,
+        k                INTEGER NOT NULL,
+        params           TEXT NOT NULL DEFAULT '{}',
+        metrics          TEXT NOT NULL DEFAULT '{}',
+        created_at       TEXT NOT NULL
+    );
+
+    CREATE TABLE cluster_assignments (
+        version   TEXT NOT NULL REFERENCES cluster_versions(version),
+        image_id  INTEGER NOT NULL REFERENCES images(id),
+        cluster   INTEGER NOT NULL,
+        distance  REAL,
+        PRIMARY KEY (version, image_id)
+    );
+    CREATE INDEX cluster_assignments_cluster ON cluster_assignments(version, cluster);
+
+    CREATE TABLE cluster_moves (
+        id            INTEGER PRIMARY KEY,
+        version       TEXT NOT NULL REFERENCES cluster_versions(version),
+        image_id      INTEGER NOT NULL REFERENCES images(id),
+        from_cluster  INTEGER NOT NULL,
+        to_cluster    INTEGER NOT NULL,
+        moved_by      TEXT,
+        moved_at      TEXT NOT NULL
+    );
+    CREATE INDEX cluster_moves_version ON cluster_moves(version, image_id);
+    """,
 ]

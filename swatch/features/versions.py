@@ -8,15 +8,24 @@ from typing import Any
 import numpy as np
 
 from swatch.catalog.db import Catalog
-from swatch.features.base import combine_color_pattern
+from swatch.features.base import combine_color_pattern, l2_normalise
 from swatch.features.store import FeatureStore, FeatureVersion
 
 #: models whose v1 is extracted straight from images
 BASE_MODELS = ("color", "pattern")
 COMBINED = "color+pattern"
 
-#: info["kind"] -> function(store, catalog, info) -> (rows, ids) for derived versions (trained heads register here)
-DERIVERS: dict[str, Callable[[FeatureStore, Catalog, dict[str, Any]], tuple[np.ndarray, np.ndarray]]] = {}
+#: info["kind"] -> transform(info, base_rows) -> rows. A derived version (a trained head, say) maps rows of its
+#: info["base_version"] (v1) to its own space; the same function serves catalogue rows and query rows.
+TRANSFORMS: dict[str, Callable[[dict[str, Any], np.ndarray], np.ndarray]] = {}
+
+
+def transform_rows(model: str, info: dict[str, Any], base_rows: np.ndarray) -> np.ndarray:
+    """Rows of a version from rows of its base version (identity for extracted versions)."""
+    kind = info.get("kind", "pretrained")
+    if kind in TRANSFORMS:
+        return l2_normalise(TRANSFORMS[kind](info, np.asarray(base_rows, dtype=np.float32)))
+    return np.asarray(base_rows, dtype=np.float32)
 
 
 def align(a: FeatureVersion, b: FeatureVersion) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -28,7 +37,9 @@ def align(a: FeatureVersion, b: FeatureVersion) -> tuple[np.ndarray, np.ndarray,
     return a.ids[ka], np.asarray(a.features[ka]), np.asarray(b.features[kb])
 
 
-def publish_combined(store: FeatureStore, catalog: Catalog, pattern_version: str, color_version: str = "v1") -> FeatureVersion:
+def publish_combined(
+    store: FeatureStore, catalog: Catalog, pattern_version: str, color_version: str = "v1"
+) -> FeatureVersion:
     """color+pattern/<pattern_version> = [color, pattern] / sqrt(2) for every id in both sources."""
     color = store.load("color", color_version)
     pattern = store.load("pattern", pattern_version)
@@ -44,15 +55,20 @@ def publish_combined(store: FeatureStore, catalog: Catalog, pattern_version: str
     return fv
 
 
+def publish_derived(store: FeatureStore, model: str, version: str, info: dict[str, Any]) -> FeatureVersion:
+    """Publish a derived version: transform every row of its base version."""
+    base = store.load(model, info.get("base_version", "v1"))
+    rows = transform_rows(model, info, np.asarray(base.features))
+    return store.publish(model, version, rows, base.ids, info)
+
+
 def refresh_derived(store: FeatureStore, catalog: Catalog) -> list[str]:
     """Rebuild derived versions (trained pattern heads, then every color+pattern) after the bases changed."""
     done: list[str] = []
     for entry in catalog.model_versions("pattern"):
-        kind = entry["info"].get("kind")
-        if kind in DERIVERS:
-            rows, ids = DERIVERS[kind](store, catalog, entry["info"])
-            info = dict(entry["info"])
-            store.publish("pattern", entry["version"], rows, ids, info)
+        if entry["info"].get("kind") in TRANSFORMS and store.exists("pattern", entry["info"].get("base_version", "v1")):
+            publish_derived(store, "pattern", entry["version"], store.load("pattern", entry["version"]).info
+                            if store.exists("pattern", entry["version"]) else entry["info"])
             done.append(f"pattern/{entry['version']}")
     if store.exists("color", "v1"):
         for version in store.versions("pattern"):

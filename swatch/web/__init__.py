@@ -36,10 +36,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["swatch.jobs"] = JobRunner(catalog)
 
     # one blueprint per area; each issue adds its own line here
-    from swatch.web import health, jobs
+    from swatch.web import feedback, health, jobs
 
     app.register_blueprint(health.bp)
     app.register_blueprint(jobs.bp)
+    app.register_blueprint(feedback.bp)
 
     @app.errorhandler(HTTPException)
     def _json_error(exc: HTTPException) -> Any:

@@ -1,0 +1,57 @@
+"""Designers' 1-5 star ratings of search results: durable inserts and per-version summaries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swatch.catalog.db import Catalog, now_iso
+
+
+class FeedbackError(ValueError):
+    """A rating that cannot be stored (unknown image, bad rating)."""
+
+
+def add_rating(
+    catalog: Catalog, query: str, result: str, model: str, version: str, rating: int, rater: str | None = None
+) -> int:
+    """Store one rating in its own transaction (synchronous=FULL: durable once this returns); returns its id."""
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise FeedbackError("rating must be an integer from 1 to 5")
+    q = catalog.find_image(query)
+    r = catalog.find_image(result)
+    if q is None:
+        raise FeedbackError(f"unknown query image {query!r}")
+    if r is None:
+        raise FeedbackError(f"unknown result image {result!r}")
+    with catalog.transaction() as tx:
+        cur = tx.execute(
+            "INSERT INTO feedback(query_id, query_name, result_id, result_name, model, version, rating, rater,"
+            " created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            (q.id, q.path, r.id, r.path, model, version, rating, rater, now_iso()),
+        )
+        return int(cur.lastrowid or 0)
+
+
+def summary(catalog: Catalog, recent: int = 10) -> list[dict[str, Any]]:
+    """Per (model, version): count, mean rating, stars histogram and the most recent ratings."""
+    conn = catalog.connect()
+    out = []
+    for model, version, count, mean in conn.execute(
+        "SELECT model, version, COUNT(*), AVG(rating) FROM feedback GROUP BY model, version ORDER BY model, version"
+    ):
+        hist = dict.fromkeys(range(1, 6), 0)
+        for stars, n in conn.execute(
+            "SELECT rating, COUNT(*) FROM feedback WHERE model = ? AND version = ? GROUP BY rating", (model, version)
+        ):
+            hist[int(stars)] = int(n)
+        last = [
+            {"query": q, "result": r, "rating": s, "created_at": t}
+            for q, r, s, t in conn.execute(
+                "SELECT query_name, result_name, rating, created_at FROM feedback WHERE model = ? AND version = ?"
+                " ORDER BY id DESC LIMIT ?",
+                (model, version, recent),
+            )
+        ]
+        out.append({"model": model, "version": version, "count": int(count), "mean": round(float(mean), 3),
+                    "stars": hist, "recent": last})
+    return out
