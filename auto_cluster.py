@@ -1,8 +1,9 @@
-"""Placeholder entry point: auto_cluster.py arrives with its own issue."""
+"""Thin entry point: python auto_cluster.py --model pattern [--k 12 | --k auto] prints the new cluster version."""
 
 import sys
 
-from swatch.cli import not_built_main, run_cli
+from swatch.cli import run_cli
+from swatch.clustering.cli import auto_cluster_main
 
 if __name__ == "__main__":
-    sys.exit(run_cli(not_built_main("auto_cluster.py")))
+    sys.exit(run_cli(auto_cluster_main))

@@ -37,8 +37,10 @@ def run_cli(func: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
 
 def extract_features_main(argv: Sequence[str] | None = None) -> int:
     """python extract_features.py --images DIR [--metadata FILE] [--models color,pattern,color+pattern]"""
+    from swatch.catalog.db import CatalogError
     from swatch.catalog.metadata import MetadataError
     from swatch.features.base import MODEL_NAMES
+    from swatch.features.store import FeatureStoreError
     from swatch.images import ImageError
     from swatch.ingest import ingest
 
@@ -66,16 +68,20 @@ def extract_features_main(argv: Sequence[str] | None = None) -> int:
     try:
         summary = ingest(images, _settings(args), Path(args.metadata) if args.metadata else None, models,
                          progress=not args.quiet)
-    except (MetadataError, ImageError, ValueError, FileNotFoundError) as exc:
+    except (MetadataError, ImageError, ValueError, FileNotFoundError, CatalogError, FeatureStoreError) as exc:
         raise CliError(str(exc).splitlines()[0]) from exc
+    except RuntimeError as exc:
+        from swatch.features.backbone import BackboneError  # torch is loaded by now: no cost here
+
+        if isinstance(exc, BackboneError):
+            raise CliError(str(exc).splitlines()[0]) from exc
+        raise
     elapsed = time.perf_counter() - started
     if args.json:
         print(json.dumps({"added": summary.added, "changed": summary.changed, "unchanged": summary.unchanged,
                           "removed": summary.removed, "failed": summary.failed, "versions": summary.versions,
                           "seconds": round(elapsed, 2)}))
-    else:
-        for rel, reason in sorted(summary.failed.items()):
-            print(f"failed: {rel}: {reason}", file=sys.stderr)
+    else:  # each failure was named on stderr as it happened
         print(f"{summary.line()} in {elapsed:.1f} s")
     return 0
 

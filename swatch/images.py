@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
+import threading
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -13,6 +16,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF"}
 SUPPORTED_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 DEFAULT_MAX_PIXELS = 40_000_000
+_OPEN_LOCK = threading.Lock()
 
 # Never decode half an image silently: a truncated file is an error, not a grey band.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -57,15 +61,20 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         return Image.alpha_composite(background, rgba).convert("RGB")
     if mode == "1":
         return img.convert("L").convert("RGB")
-    if mode == "CMYK" and img.format in ("JPEG", "MPO") and _adobe_inverted(img):
-        # Adobe Photoshop writes inverted CMYK JPEGs; Pillow hands back the raw (inverted) channels.
-        arr = 255 - np.asarray(img)
-        img = Image.fromarray(arr, "CMYK")
     return img.convert("RGB")
 
 
-def _adobe_inverted(img: Image.Image) -> bool:
-    return bool(img.info.get("adobe")) and img.info.get("adobe_transform", 0) in (0, 2)
+def _plain_cmyk_jpeg(img: Image.Image) -> bool:
+    """A CMYK JPEG without Adobe's APP14 marker stores its channels as is; Pillow reads every CMYK JPEG
+    the Adobe way (inverted), so such a file must be inverted back."""
+    return img.mode == "CMYK" and img.format in ("JPEG", "MPO") and "adobe" not in img.info
+
+
+def _bomb_error(exc: Exception, max_pixels: int) -> ImageError:
+    """Pillow's own guard fired (far above our limit): say so in our words, with the size it saw."""
+    m = re.search(r"\((\d+) pixels\)", str(exc))
+    seen = f"{int(m.group(1)):,} pixels" if m else "too many pixels"
+    return ImageError(f"image too large: {seen} exceeds the {max_pixels:,}-pixel limit (decompression bomb guard)")
 
 
 def open_image(
@@ -74,30 +83,37 @@ def open_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     draft_side: int | None = None,
 ) -> Image.Image:
-    """Decode an image file or bytes to upright 8-bit RGB.
+    """Decode an image file or bytes to upright 8-bit RGB; `info["source_size"]` is the upright full size.
 
     `draft_side` lets JPEG decode at a reduced scale (1/2, 1/4, 1/8) while keeping both sides >= draft_side.
     Raises ImageError for empty, corrupt, truncated, unsupported or oversized (decompression bomb) input.
+    The file is closed on return, whatever happens.
     """
     if isinstance(source, bytes | bytearray):
         if not source:
             raise ImageError("empty file")
-        fp: io.BytesIO | Path = io.BytesIO(source)
-    else:
-        fp = Path(source)
-        try:
-            if fp.stat().st_size == 0:
-                raise ImageError("empty file")
-        except OSError as exc:
-            raise ImageError(f"cannot read file: {exc.strerror or exc}") from exc
+        return _decode(io.BytesIO(source), max_pixels, draft_side)
+    path = Path(source)
     try:
-        with warnings.catch_warnings():
+        if path.stat().st_size == 0:  # before open(): also keeps a pipe from blocking us
+            raise ImageError("empty file")
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise ImageError(f"cannot read file: {exc.strerror or exc}") from exc
+    with fh:
+        return _decode(fh, max_pixels, draft_side)
+
+
+def _decode(fh: BinaryIO, max_pixels: int, draft_side: int | None) -> Image.Image:
+    try:
+        # catch_warnings swaps a process-wide filter list: one thread at a time (opening only reads a header)
+        with _OPEN_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(fp)
+            img = Image.open(fh)
     except UnidentifiedImageError as exc:
         raise ImageError("not an image (unrecognised format)") from exc
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"image too large to decode safely (decompression bomb guard): {exc}") from exc
+        raise _bomb_error(exc, max_pixels) from exc
     except OSError as exc:
         raise ImageError(f"cannot open image: {exc}") from exc
     try:
@@ -113,18 +129,19 @@ def open_image(
             )
         if draft_side and img.format in ("JPEG", "MPO") and img.mode in ("RGB", "L", "CMYK", "YCbCr"):
             img.draft(img.mode, (draft_side, draft_side))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img.load()
-        upright = ImageOps.exif_transpose(img) or img
-        turned = upright.size != img.size and upright.size == (img.size[1], img.size[0])
-        out = _to_rgb(upright)
+        img.load()  # within our pixel limit, far below Pillow's warning threshold
+        plain_cmyk = _plain_cmyk_jpeg(img)
+        decoded = img.size
+        ImageOps.exif_transpose(img, in_place=True)  # no copy of the pixels
+        pic: Image.Image = Image.fromarray(255 - np.asarray(img), "CMYK") if plain_cmyk else img
+        turned = pic.size == (decoded[1], decoded[0]) and decoded[0] != decoded[1]
+        out = _to_rgb(pic)
         out.info["source_size"] = (height, width) if turned else (width, height)
         return out
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"image too large to decode safely (decompression bomb guard): {exc}") from exc
+        raise _bomb_error(exc, max_pixels) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         text = str(exc) or type(exc).__name__
         if "truncated" in text.lower():

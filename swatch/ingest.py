@@ -16,11 +16,11 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from swatch.catalog.db import Catalog, now_iso
+from swatch.catalog.db import Catalog, ImageRow, now_iso
 from swatch.catalog.metadata import MetadataRecord, load_metadata_file, record_for
 from swatch.config import Settings
 from swatch.features.base import MODEL_NAMES, Extractor, get_extractor
-from swatch.features.store import FeatureStore
+from swatch.features.store import FeatureStore, FeatureVersion
 from swatch.features.versions import BASE_MODELS, COMBINED, refresh_derived
 from swatch.images import ImageError, file_sha256, fit_within, is_supported_name, open_image
 
@@ -38,6 +38,7 @@ class IngestSummary:
     extracted: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     versions: list[str] = field(default_factory=list)
+    rebuilt: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         return (
@@ -48,11 +49,22 @@ class IngestSummary:
 
 @dataclass
 class _Work:
+    """One file to decode: new or changed (image_id None until inserted), or a catalogue row lacking features."""
+
     rel: str
     path: Path
     sha256: str
     size: int
-    image_id: int | None = None  # set for rows already in the catalogue that only lack features
+    models: tuple[str, ...]
+    image_id: int | None = None
+
+
+@dataclass
+class _Decoded:
+    work: _Work
+    image: Image.Image | None
+    error: str | None
+    thumbnail: str | None = None
 
 
 def scan_folder(root: Path, skip: Iterable[Path] = ()) -> list[str]:
@@ -80,37 +92,44 @@ def write_thumbnail(img: Image.Image, sha256: str, folder: Path, side: int) -> s
         return rel
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "wb") as fh:
-        fit_within(img, side).save(fh, "JPEG", quality=85, optimize=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, dest)
+    try:
+        with open(tmp, "wb") as fh:
+            fit_within(img, side).save(fh, "JPEG", quality=85)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
     return rel
 
 
-def _decode(work: _Work, side: int, max_pixels: int) -> tuple[_Work, Image.Image | None, str | None]:
+def _decode(work: _Work, settings: Settings, side: int) -> _Decoded:
+    """Decode one file (JPEG at reduced size) and write its thumbnail; runs in a worker thread."""
     try:
-        return work, open_image(work.path, max_pixels=max_pixels, draft_side=side), None
+        img = open_image(work.path, max_pixels=settings.max_image_pixels, draft_side=side)
+        if file_sha256(work.path) != work.sha256:
+            return _Decoded(work, None, "file changed since it was hashed; run the ingest again")
+        thumb = write_thumbnail(img, work.sha256, settings.thumbnails_dir, settings.thumb_size)
+        return _Decoded(work, img, None, thumb)
     except ImageError as exc:
-        return work, None, str(exc)
+        return _Decoded(work, None, str(exc))
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop an ingest
-        return work, None, f"unexpected error: {type(exc).__name__}: {exc}"
+        return _Decoded(work, None, f"unexpected error: {type(exc).__name__}: {exc}")
 
 
 def _batched_decode(
-    items: list[_Work], side: int, max_pixels: int, threads: int, batch: int
-) -> Iterator[list[tuple[_Work, Image.Image | None, str | None]]]:
-    """Decode in a thread pool, one batch ahead of the consumer, so decoding overlaps extraction."""
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        chunks = [items[i : i + batch] for i in range(0, len(items), batch)]
-        pending = None
-        for chunk in chunks:
-            nxt = [pool.submit(_decode, w, side, max_pixels) for w in chunk]
-            if pending is not None:
-                yield [f.result() for f in pending]
-            pending = nxt
+    items: list[_Work], settings: Settings, side: int, pool: ThreadPoolExecutor
+) -> Iterator[list[_Decoded]]:
+    """Decode batch by batch in the pool, one batch ahead of the consumer, so decoding overlaps extraction."""
+    batch = max(1, settings.batch_size)
+    pending: list[Any] | None = None
+    for start in range(0, len(items), batch):
+        nxt = [pool.submit(_decode, w, settings, side) for w in items[start : start + batch]]
         if pending is not None:
             yield [f.result() for f in pending]
+        pending = nxt
+    if pending is not None:
+        yield [f.result() for f in pending]
 
 
 def _apply_metadata(catalog: Catalog, root: str, records: dict[str, MetadataRecord]) -> None:
@@ -135,7 +154,9 @@ def _apply_metadata(catalog: Catalog, root: str, records: dict[str, MetadataReco
             )
 
 
-def _hash_all(root: Path, rels: list[str], threads: int, progress: bool) -> Iterator[tuple[str, str | None, int]]:
+def _hash_all(
+    root: Path, rels: list[str], pool: ThreadPoolExecutor, progress: bool
+) -> Iterator[tuple[str, str | None, int]]:
     def one(rel: str) -> tuple[str, str | None, int]:
         path = root / rel
         try:
@@ -143,9 +164,193 @@ def _hash_all(root: Path, rels: list[str], threads: int, progress: bool) -> Iter
         except OSError:
             return rel, None, 0
 
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        yield from tqdm(pool.map(one, rels), total=len(rels), desc="hashing", unit="img", disable=not progress,
-                        file=sys.stderr)
+    yield from tqdm(pool.map(one, rels), total=len(rels), desc="hashing", unit="img", disable=not progress,
+                    file=sys.stderr)
+
+
+def _signature(info: dict[str, Any]) -> str:
+    """What defines a version's rows: extractor parameters, weights and dimension."""
+    keys = ("params", "weights_sha256", "dim")
+    return json.dumps({k: info.get(k) for k in keys}, sort_keys=True, default=str)
+
+
+def _extractor_info(model: str, ex: Extractor) -> dict[str, Any]:
+    return {"extractor": model, "params": ex.params(), "weights_sha256": ex.weights_hash(), "kind": "pretrained",
+            "dim": int(ex.dim)}
+
+
+def _derived_out_of_date(store: FeatureStore, live: set[int]) -> bool:
+    """True when a derived version (color+pattern, a trained head) does not hold exactly the live images."""
+    for model in store.models():
+        for version in store.versions(model):
+            if model in BASE_MODELS and version == "v1":
+                continue
+            if set(int(i) for i in store.load(model, version).ids) != live:
+                return True
+    return False
+
+
+class _Run:
+    """The state of one ingest: catalogue, store, extractors and the rows extracted so far, per model."""
+
+    def __init__(self, settings: Settings, root: str, base_models: list[str], given: dict[str, Extractor] | None,
+                 summary: IngestSummary, say: Callable[[str], None], progress: bool):
+        self.settings = settings
+        self.root = root
+        self.base_models = base_models
+        self.given = given
+        self.summary = summary
+        self.say = say
+        self.progress = progress
+        self.catalog = Catalog(settings.db_path)
+        self.store = FeatureStore(settings.features_dir)
+        self.exs: dict[str, Extractor] = {}
+        self.new_rows: dict[str, dict[int, np.ndarray]] = {m: {} for m in base_models}
+        self.changed: set[str] = set()
+
+    def extractors(self) -> dict[str, Extractor]:
+        """The base models' extractors: those passed in, else made from the registry (loaded once)."""
+        for m in self.base_models:
+            if m not in self.exs:
+                self.exs[m] = (self.given or {}).get(m) or get_extractor(m)
+        return self.exs
+
+    def extract(self, items: list[_Work], pool: ThreadPoolExecutor) -> None:
+        """Decode items, insert their catalogue rows batch by batch, and extract the models each one needs."""
+        exs = self.extractors()
+        side = max([exs[m].decode_side for m in self.base_models] + [self.settings.thumb_size])
+        bar = tqdm(total=len(items), desc="extracting", unit="img", disable=not self.progress, file=sys.stderr)
+        with ThreadPoolExecutor(max_workers=max(1, len(self.base_models) - 1)) as side_pool:
+            for batch in _batched_decode(items, self.settings, side, pool):
+                good = [d for d in batch if d.image is not None]
+                for d in batch:
+                    if d.image is None:
+                        self.summary.failed[d.work.rel] = d.error or "unreadable"
+                        self.say(f"failed: {d.work.rel}: {d.error}")
+                if good:
+                    self._insert_rows(good)
+                    self._extract_batch(good, exs, side_pool)
+                    self.summary.extracted += len(good)
+                bar.update(len(batch))
+        bar.close()
+
+    def _extract_batch(self, good: list[_Decoded], exs: dict[str, Extractor], side_pool: ThreadPoolExecutor) -> None:
+        """Every model on its images of the batch; all but the last model run in a side thread (torch frees
+        the GIL, so a light extractor overlaps the CNN)."""
+        jobs: dict[str, tuple[list[int], Any]] = {}
+        for k, m in enumerate(self.base_models):
+            picked = [d for d in good if m in d.work.models]
+            if not picked:
+                continue
+            ids = [int(d.work.image_id or 0) for d in picked]
+            pics = [d.image for d in picked if d.image is not None]
+            last = k == len(self.base_models) - 1
+            jobs[m] = (ids, exs[m].extract(pics) if last else side_pool.submit(exs[m].extract, pics))
+        for m, (ids, rows) in jobs.items():
+            rows = rows if isinstance(rows, np.ndarray) else rows.result()
+            for image_id, row in zip(ids, rows, strict=True):
+                self.new_rows[m][image_id] = row
+
+    def _insert_rows(self, good: list[_Decoded]) -> None:
+        """One transaction inserting (or reviving) the batch's new catalogue rows; sets work.image_id."""
+        stamp = now_iso()
+        with self.catalog.transaction() as tx:
+            for d in good:
+                work = d.work
+                if work.image_id is not None:
+                    continue
+                revived = self.catalog.removed_with_hash(self.root, work.rel, work.sha256)
+                if revived is not None:
+                    tx.execute("UPDATE images SET removed_at = NULL, updated_at = ? WHERE id = ?", (stamp, revived))
+                    work.image_id = revived
+                else:
+                    assert d.image is not None
+                    cur = tx.execute(
+                        "INSERT INTO images(root, path, filename, sha256, size_bytes, width, height, thumbnail,"
+                        " added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (self.root, work.rel, Path(work.rel).name, work.sha256, work.size,
+                         *d.image.info["source_size"], d.thumbnail, stamp, stamp),
+                    )
+                    work.image_id = int(cur.lastrowid or 0)
+                if work.rel not in self.changed:
+                    self.summary.added += 1
+
+    def publish(self, current: dict[str, FeatureVersion]) -> None:
+        """Each base v1 = old rows of live ids not re-extracted + the new rows, sorted by id, published atomically."""
+        live = set(self.catalog.live_ids())
+        registered = {(e["model"], e["version"]) for e in self.catalog.model_versions()}
+        for m in self.base_models:
+            old = current.get(m)
+            new = self.new_rows[m]
+            keep = np.zeros(0, dtype=bool)
+            if old is not None:
+                keep = np.fromiter((int(i) in live and int(i) not in new for i in old.ids), bool, len(old.ids))
+            add_ids = sorted(i for i in new if i in live)
+            if old is not None and not add_ids and bool(keep.all()):
+                if (m, "v1") not in registered:
+                    self._register(m, old.info)
+                continue  # nothing changed for this model
+            if old is None and not add_ids and not self.exs:
+                continue  # nothing to publish and no extractor to describe it
+            info = _extractor_info(m, self.extractors()[m])
+            parts = [np.asarray(old.features[keep], dtype=np.float32)] if old is not None else []
+            ids = [int(i) for i in old.ids[keep]] if old is not None else []
+            if add_ids:
+                parts.append(np.stack([new[i] for i in add_ids]).astype(np.float32))
+                ids += add_ids
+            rows = np.concatenate(parts) if parts else np.zeros((0, int(info["dim"])), np.float32)
+            order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
+            self.store.publish(m, "v1", rows[order], np.asarray(ids, dtype=np.int64)[order], info)
+            self._register(m, info)
+            self.summary.versions.append(f"{m}/v1")
+
+    def _register(self, model: str, info: dict[str, Any]) -> None:
+        self.catalog.register_model_version(model, "v1", {"kind": "pretrained", "extractor": model,
+                                                          **info.get("params", {})})
+
+
+def _plan(run: _Run, root_path: Path, progress: bool, pool: ThreadPoolExecutor) -> tuple[list[_Work], set[str]]:
+    """Hash the folder: new and changed files to read (changed ones returned too); retire changed and gone rows."""
+    s = run.settings
+    rels = scan_folder(root_path, skip=[s.thumbnails_dir, s.features_dir, s.models_dir, s.clusters_dir])
+    known = run.catalog.images_under(run.root)
+    seen: set[str] = set()
+    todo: list[_Work] = []
+    for rel, sha, size in _hash_all(root_path, rels, pool, progress):
+        if sha is None:
+            run.summary.failed[rel] = "cannot read file"
+            run.say(f"failed: {rel}: cannot read file")
+            continue
+        seen.add(rel)
+        old = known.get(rel)
+        if old is not None and old.sha256 == sha:
+            run.summary.unchanged += 1
+            continue
+        todo.append(_Work(rel, root_path / rel, sha, size, tuple(run.base_models)))
+    changed = {w.rel for w in todo if w.rel in known}
+    gone = [img.id for rel, img in known.items() if rel not in seen or rel in changed]
+    if gone:
+        with run.catalog.transaction() as tx:
+            tx.executemany("UPDATE images SET removed_at = ? WHERE id = ?", [(now_iso(), i) for i in gone])
+    run.summary.removed = len([rel for rel in known if rel not in seen])
+    run.summary.changed = len(changed)
+    return todo, changed
+
+
+def _lacking(run: _Run, current: dict[str, FeatureVersion]) -> list[_Work]:
+    """Live catalogue images some base version lacks (a crash before publishing, a new or rebuilt model)."""
+    live = set(run.catalog.live_ids())
+    need: dict[int, list[str]] = {}
+    for m in run.base_models:
+        have = set(int(i) for i in current[m].ids) if m in current else set()
+        for i in live - have:
+            need.setdefault(i, []).append(m)
+    rows: dict[int, ImageRow] = run.catalog.images_by_ids(sorted(need))
+    return [
+        _Work(row.path, row.full_path, row.sha256, row.size_bytes, tuple(need[row.id]), image_id=row.id)
+        for row in rows.values()
+        if row.full_path.is_file()
+    ]
 
 
 def ingest(
@@ -160,9 +365,11 @@ def ingest(
     """Bring the catalogue and the v1 feature versions up to date with `images_dir`.
 
     New and changed files are decoded once for thumbnails and features; unchanged ones (same content hash) are
-    skipped; files gone from the folder are marked removed. Rows reach the catalogue batch by batch, and feature
-    versions are published at the end (atomically), so a crash at any point leaves a consistent store: the next
-    run extracts whatever live image a version still lacks.
+    skipped; files gone from the folder are marked removed. A base version made with other extractor settings
+    (parameters, weights, dimension) is rebuilt. Rows reach the catalogue batch by batch, and feature versions
+    are published at the end (atomically), so a crash at any point leaves a consistent store: the next run
+    extracts whatever live image a version still lacks. Raises ValueError, FileNotFoundError or MetadataError
+    on bad arguments before anything is written.
     """
     say = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
     root_path = Path(images_dir).expanduser().resolve()
@@ -173,147 +380,31 @@ def ingest(
         if m not in MODEL_NAMES:
             raise ValueError(f"unknown model {m!r}; choose from {', '.join(MODEL_NAMES)}")
     base_models = [m for m in BASE_MODELS if m in wanted or (COMBINED in wanted)]
-
     if metadata_file is None and (root_path / METADATA_MAP).is_file():
         metadata_file = root_path / METADATA_MAP
     records = load_metadata_file(Path(metadata_file)) if metadata_file else {}
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    catalog = Catalog(settings.db_path)
-    store = FeatureStore(settings.features_dir)
-    root = str(root_path)
     summary = IngestSummary()
-
-    skip_dirs = [settings.thumbnails_dir, settings.features_dir, settings.models_dir, settings.clusters_dir]
-    rels = scan_folder(root_path, skip=skip_dirs)
-    known = catalog.images_under(root)
-    seen: set[str] = set()
-    todo: list[_Work] = []
-    for rel, sha, size in _hash_all(root_path, rels, settings.decode_threads, progress):
-        if sha is None:
-            summary.failed[rel] = "cannot read file"
-            continue
-        seen.add(rel)
-        old = known.get(rel)
-        if old is not None and old.sha256 == sha:
-            summary.unchanged += 1
-            continue
-        todo.append(_Work(rel, root_path / rel, sha, size))
-
-    # files that vanished, and files whose content changed, retire their old rows
-    changed = {w.rel for w in todo if w.rel in known}
-    gone = [img.id for rel, img in known.items() if rel not in seen or rel in changed]
-    if gone:
-        with catalog.transaction() as tx:
-            tx.executemany("UPDATE images SET removed_at = ? WHERE id = ?", [(now_iso(), i) for i in gone])
-    summary.removed = len([rel for rel in known if rel not in seen])
-    summary.changed = len(changed)
-
-    # live images a base version lacks (a crash before publishing, or a model asked for the first time)
-    live = set(catalog.live_ids())
-    current: dict[str, Any] = {}
-    lacking: set[int] = set()
-    for m in base_models:
-        if store.exists(m, "v1"):
-            fv = store.load(m, "v1")
-            current[m] = fv
-            lacking |= live - set(int(i) for i in fv.ids)
-        else:
-            lacking |= live
-    lacking_rows = catalog.images_by_ids(sorted(lacking))
-    for row in lacking_rows.values():
-        if row.root == root or row.full_path.exists():
-            todo.append(_Work(row.path, row.full_path, row.sha256, row.size_bytes, image_id=row.id))
-
-    new_rows: dict[str, dict[int, np.ndarray]] = {m: {} for m in base_models}
-    if todo:
-        exs = extractors or {}
-        for m in base_models:
-            if m not in exs:
-                exs[m] = get_extractor(m)
-        side = max(exs[m].decode_side for m in base_models)
-        bar = tqdm(total=len(todo), desc="extracting", unit="img", disable=not progress, file=sys.stderr)
-        for batch in _batched_decode(todo, side, settings.max_image_pixels, settings.decode_threads,
-                                     settings.batch_size):
-            good: list[tuple[_Work, Image.Image]] = []
-            for work, img, err in batch:
-                if img is None:
-                    summary.failed[work.rel] = err or "unreadable"
-                    say(f"skipped {work.rel}: {err}")
-                else:
-                    good.append((work, img))
-            if good:
-                _store_batch(catalog, settings, root, good, summary, changed)
-                pics = [img for _, img in good]
-                ids = [w.image_id for w, _ in good]
-                for m in base_models:
-                    rows = exs[m].extract(pics)
-                    for image_id, row in zip(ids, rows, strict=True):
-                        new_rows[m][int(image_id or 0)] = row
-                summary.extracted += len(good)
-            bar.update(len(batch))
-        bar.close()
-
-    _apply_metadata(catalog, root, records)
-
-    # publish: keep rows of live ids, add the new ones, drop the rest
-    live = set(catalog.live_ids())
-    for m in base_models:
-        old = current.get(m)
-        keep_ids: list[int] = []
-        parts: list[np.ndarray] = []
-        if old is not None:
-            mask = np.array([int(i) in live and int(i) not in new_rows[m] for i in old.ids], dtype=bool)
-            keep_ids = [int(i) for i in old.ids[mask]]
-            parts.append(np.asarray(old.features[mask]))
-        add_ids = sorted(i for i in new_rows[m] if i in live)
-        if add_ids:
-            parts.append(np.stack([new_rows[m][i] for i in add_ids]))
-        all_ids = keep_ids + add_ids
-        if old is not None and not add_ids and len(keep_ids) == len(old.ids):
-            continue  # nothing changed for this model
-        ex = (extractors or {}).get(m) or (get_extractor(m) if not parts else None)
-        info = _base_info(m, ex, old)
-        rows = np.concatenate(parts) if parts else np.zeros((0, int(info.get("dim", 0) or 1)), np.float32)
-        order = np.argsort(np.array(all_ids, dtype=np.int64), kind="stable")
-        store.publish(m, "v1", rows[order], np.array(all_ids, dtype=np.int64)[order], info)
-        catalog.register_model_version(m, "v1", {"kind": "pretrained", "extractor": m, **info.get("params", {})})
-        summary.versions.append(f"{m}/v1")
-    if summary.versions or (COMBINED in wanted and not store.exists(COMBINED, "v1")):
-        summary.versions += refresh_derived(store, catalog)
+    run = _Run(settings, str(root_path), base_models, extractors, summary, say, progress)
+    with ThreadPoolExecutor(max_workers=max(1, settings.decode_threads)) as pool:
+        todo, run.changed = _plan(run, root_path, progress, pool)
+        current = {m: run.store.load(m, "v1") for m in base_models if run.store.exists(m, "v1")}
+        if todo or current or run.catalog.count_images():
+            for m, ex in run.extractors().items():
+                if m in current and _signature(current[m].info) != _signature(_extractor_info(m, ex)):
+                    say(f"{m}/v1 was made with other extractor settings: rebuilding it")
+                    summary.rebuilt.append(m)
+                    del current[m]
+        todo += _lacking(run, current)
+        if todo:
+            run.extract(todo, pool)
+    _apply_metadata(run.catalog, run.root, records)
+    run.publish(current)
+    live = set(run.catalog.live_ids())
+    if summary.versions or _derived_out_of_date(run.store, live) or (
+        COMBINED in wanted and not run.store.exists(COMBINED, "v1")
+    ):
+        summary.versions += refresh_derived(run.store, run.catalog)
+    run.catalog.close()
     return summary
-
-
-def _base_info(model: str, ex: Extractor | None, old: Any) -> dict[str, Any]:
-    if ex is not None:
-        return {"extractor": model, "params": ex.params(), "weights_sha256": ex.weights_hash(), "kind": "pretrained"}
-    if old is not None:
-        return {k: v for k, v in old.info.items() if k in ("extractor", "params", "weights_sha256", "kind")}
-    return {"extractor": model, "kind": "pretrained"}
-
-
-def _store_batch(
-    catalog: Catalog, settings: Settings, root: str,
-    good: list[tuple[_Work, Image.Image]], summary: IngestSummary, changed: set[str],
-) -> None:
-    """Thumbnails, then one transaction inserting (or reviving) the batch's catalogue rows; sets work.image_id."""
-    thumbs = {w.rel: write_thumbnail(img, w.sha256, settings.thumbnails_dir, settings.thumb_size) for w, img in good}
-    stamp = now_iso()
-    with catalog.transaction() as tx:
-        for work, img in good:
-            if work.image_id is not None:
-                continue
-            revived = catalog.removed_with_hash(root, work.rel, work.sha256)
-            if revived is not None:
-                tx.execute("UPDATE images SET removed_at = NULL, updated_at = ? WHERE id = ?", (stamp, revived))
-                work.image_id = revived
-            else:
-                cur = tx.execute(
-                    "INSERT INTO images(root, path, filename, sha256, size_bytes, width, height, thumbnail,"
-                    " added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (root, work.rel, Path(work.rel).name, work.sha256, work.size, *img.info["source_size"],
-                     thumbs[work.rel], stamp, stamp),
-                )
-                work.image_id = int(cur.lastrowid or 0)
-            if work.rel not in changed:
-                summary.added += 1

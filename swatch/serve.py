@@ -21,6 +21,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from swatch.web import create_app
 
     app = create_app()
+    from swatch.web.search import engine
+
+    with app.app_context():
+        engine().warm_up_async()  # build the active indexes now, in the background; /health says when ready
     print(f"Swatch on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
     serve(app, host=args.host, port=args.port, threads=args.threads, ident="swatch", channel_timeout=60)
     return 0

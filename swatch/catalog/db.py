@@ -88,7 +88,12 @@ class Catalog:
         self.path = Path(path)
         self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._migrate()
+        self._check_readable()
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
 
     # -- connections and transactions --
     def connect(self) -> sqlite3.Connection:
@@ -124,6 +129,29 @@ class Catalog:
             raise
         else:
             conn.execute("COMMIT")
+
+    def _check_readable(self) -> None:
+        """Refuse a file that is not a catalogue, or one newer than this code, before anything touches it.
+
+        Reads the SQLite header itself (magic, and user_version at byte 60): even a read-only connection would
+        leave -wal/-shm files behind. `_migrate` checks the version again through SQLite.
+        """
+        try:
+            with open(self.path, "rb") as fh:
+                header = fh.read(100)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise CatalogError(f"cannot open catalogue {self.path}: {exc.strerror or exc}") from exc
+        if not header:
+            return  # an empty file: SQLite makes a new database in it
+        if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+            raise CatalogError(f"cannot open catalogue {self.path}: not an SQLite database")
+        version = int.from_bytes(header[60:64], "big")
+        if version > len(MIGRATIONS):
+            raise CatalogError(
+                f"catalogue {self.path} has schema version {version}, newer than this Swatch ({len(MIGRATIONS)})"
+            )
 
     def _migrate(self) -> None:
         conn = self.connect()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +67,17 @@ def write_json_atomic(path: Path, data: Any) -> None:
     _fsync_dir(path.parent)
 
 
+@contextmanager
+def _publish_lock(folder: Path) -> Iterator[None]:
+    """An exclusive flock on `<model>/.lock`: one publisher per model at a time, released even on SIGKILL."""
+    with open(folder / ".lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 class FeatureStore:
     """Reads and publishes feature versions under `root` (DESIGN.md, Data)."""
 
@@ -90,17 +104,24 @@ class FeatureStore:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and MODEL_RE.match(p.name))
 
     def load(self, model: str, version: str, mmap: bool = True) -> FeatureVersion:
-        """Load a version; the link is resolved once so rows, ids and info all come from one snapshot."""
+        """Load a version; the link is resolved once so rows, ids and info all come from one snapshot.
+
+        A snapshot pruned between resolving and reading (two publishes in between) is retried on the new one.
+        """
         link = self.version_path(model, version)
-        if not link.exists():
-            raise FeatureStoreError(f"no feature version {model}/{version}")
-        snap = link.resolve()
-        try:
-            info = json.loads((snap / "info.json").read_text(encoding="utf-8"))
-            ids = np.asarray(json.loads((snap / "ids.json").read_text(encoding="utf-8")), dtype=np.int64)
-            feats = np.load(snap / "features.npy", mmap_mode="r" if mmap else None)
-        except (OSError, ValueError) as exc:
-            raise FeatureStoreError(f"feature version {model}/{version} is unreadable: {exc}") from exc
+        for attempt in range(3):
+            if not link.exists():
+                raise FeatureStoreError(f"no feature version {model}/{version}")
+            snap = link.resolve()
+            try:
+                info = json.loads((snap / "info.json").read_text(encoding="utf-8"))
+                ids = np.asarray(json.loads((snap / "ids.json").read_text(encoding="utf-8")), dtype=np.int64)
+                feats = np.load(snap / "features.npy", mmap_mode="r" if mmap else None)
+                break
+            except (OSError, ValueError) as exc:
+                if attempt < 2 and isinstance(exc, FileNotFoundError) and link.resolve() != snap:
+                    continue
+                raise FeatureStoreError(f"feature version {model}/{version} is unreadable: {exc}") from exc
         if feats.ndim != 2 or feats.shape[0] != ids.shape[0] or info.get("count") != int(ids.shape[0]):
             raise FeatureStoreError(
                 f"feature version {model}/{version} is inconsistent: {feats.shape} rows vs {ids.shape[0]} ids"
@@ -124,6 +145,18 @@ class FeatureStore:
             raise FeatureStoreError("duplicate ids in a feature version")
         folder = self.root / model
         folder.mkdir(parents=True, exist_ok=True)
+        with _publish_lock(folder):
+            self._publish_locked(folder, version, features, ids_list, info)
+        return self.load(model, version)
+
+    def _publish_locked(
+        self, folder: Path, version: str, features: np.ndarray, ids_list: list[int], info: dict[str, Any]
+    ) -> None:
+        """The body of publish, run holding the model's lock: any `.tmp-*` left here is from a dead writer."""
+        model = folder.name
+        target = folder / version
+        if target.exists() and not target.is_symlink():
+            raise FeatureStoreError(f"{target} is a plain folder; move it away before publishing")
         self._clean_leftovers(folder)
         stamp = now_iso().replace(":", "").replace(".", "")
         tmp = folder / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
@@ -147,13 +180,9 @@ class FeatureStore:
         os.rename(tmp, folder / snap_name)
         link_tmp = folder / f".tmp-link-{uuid.uuid4().hex[:8]}"
         os.symlink(snap_name, link_tmp)
-        target = folder / version
-        if target.exists() and not target.is_symlink():
-            raise FeatureStoreError(f"{target} is a plain folder; move it away before publishing")
         os.replace(link_tmp, target)
         _fsync_dir(folder)
         self._prune(folder, version)
-        return self.load(model, version)
 
     @staticmethod
     def _clean_leftovers(folder: Path) -> None:

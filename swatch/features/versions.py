@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -18,12 +19,21 @@ COMBINED = "color+pattern"
 #: info["kind"] -> transform(info, base_rows) -> rows. A derived version (a trained head, say) maps rows of its
 #: info["base_version"] (v1) to its own space; the same function serves catalogue rows and query rows.
 TRANSFORMS: dict[str, Callable[[dict[str, Any], np.ndarray], np.ndarray]] = {}
+#: modules that fill TRANSFORMS when imported; imported on first use so every caller sees every kind
+TRANSFORM_MODULES = ("swatch.training.head",)
+
+
+def known_transforms() -> dict[str, Callable[[dict[str, Any], np.ndarray], np.ndarray]]:
+    """TRANSFORMS, after importing the modules that register into it."""
+    for name in TRANSFORM_MODULES:
+        importlib.import_module(name)
+    return TRANSFORMS
 
 
 def transform_rows(model: str, info: dict[str, Any], base_rows: np.ndarray) -> np.ndarray:
     """Rows of a version from rows of its base version (identity for extracted versions)."""
     kind = info.get("kind", "pretrained")
-    if kind in TRANSFORMS:
+    if kind in known_transforms():
         return l2_normalise(TRANSFORMS[kind](info, np.asarray(base_rows, dtype=np.float32)))
     return np.asarray(base_rows, dtype=np.float32)
 
@@ -66,7 +76,7 @@ def refresh_derived(store: FeatureStore, catalog: Catalog) -> list[str]:
     """Rebuild derived versions (trained pattern heads, then every color+pattern) after the bases changed."""
     done: list[str] = []
     for entry in catalog.model_versions("pattern"):
-        if entry["info"].get("kind") in TRANSFORMS and store.exists("pattern", entry["info"].get("base_version", "v1")):
+        if entry["info"].get("kind") in known_transforms() and store.exists("pattern", entry["info"].get("base_version", "v1")):
             publish_derived(store, "pattern", entry["version"], store.load("pattern", entry["version"]).info
                             if store.exists("pattern", entry["version"]) else entry["info"])
             done.append(f"pattern/{entry['version']}")

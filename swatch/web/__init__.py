@@ -41,6 +41,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(feedback.bp)
+    from swatch.web import clusters
+
+    app.register_blueprint(clusters.bp)
+    from swatch.web import pages
+
+    app.register_blueprint(pages.bp)
+    from swatch.web import catalog_api, search
+
+    app.register_blueprint(search.bp)
+    app.register_blueprint(catalog_api.bp)
 
     @app.errorhandler(HTTPException)
     def _json_error(exc: HTTPException) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from swatch.web.context import catalog
@@ -12,4 +12,5 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/health")
 def health() -> ResponseReturnValue:
-    return jsonify(status="ok", images=catalog().count_images())
+    search = current_app.extensions.get("swatch.search")  # set once the search engine exists
+    return jsonify(status="ok", images=catalog().count_images(), ready=bool(search is None or search.ready))

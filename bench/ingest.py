@@ -1,0 +1,117 @@
+"""Ingest benchmark: time, throughput and peak memory of a first and a repeated ingest, printed as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from swatch.catalog.db import Catalog  # noqa: E402
+from swatch.config import Settings  # noqa: E402
+from swatch.features.store import FeatureStore  # noqa: E402
+from swatch.ingest import ingest, scan_folder  # noqa: E402
+
+DEFAULT_IMAGES = ROOT.parent / "shared" / "datasets" / "fashion-texture" / "images"
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process so far (Linux reports ru_maxrss in KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def check_versions(settings: Settings) -> dict[str, dict[str, object]]:
+    """For every feature version: rows, ids and info.count, and whether it covers exactly the live images."""
+    catalog = Catalog(settings.db_path)
+    live = set(catalog.live_ids())
+    store = FeatureStore(settings.features_dir)
+    out: dict[str, dict[str, object]] = {}
+    for model in store.models():
+        for version in store.versions(model):
+            fv = store.load(model, version)
+            out[f"{model}/{version}"] = {
+                "rows": int(fv.features.shape[0]), "ids": int(fv.ids.shape[0]), "count": fv.info.get("count"),
+                "dim": int(fv.features.shape[1]),
+                "consistent": fv.features.shape[0] == fv.ids.shape[0] == fv.info.get("count"),
+                "covers_live": set(int(i) for i in fv.ids) == live,
+            }
+    catalog.close()
+    return out
+
+
+def sample_folder(images: Path, limit: int, dest: Path) -> Path:
+    """A copy of the first `limit` images (outside the repository) for a quick run."""
+    for rel in scan_folder(images)[:limit]:
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(images / rel, target)
+    return dest
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES)
+    parser.add_argument("--limit", type=int, default=0, help="ingest only the first N images (a copy)")
+    parser.add_argument("--models", default="color,pattern,color+pattern")
+    parser.add_argument("--profile", type=Path, help="write cProfile stats of the first run here")
+    args = parser.parse_args()
+    if not args.images.is_dir():
+        print(json.dumps({"error": f"image folder not found: {args.images}"}))
+        return 2
+    import torch
+
+    with tempfile.TemporaryDirectory(prefix="swatch-bench-") as tmp:
+        images = sample_folder(args.images, args.limit, Path(tmp) / "images") if args.limit else args.images
+        settings = Settings.from_env(data_dir=Path(tmp) / "data")
+        models = [m for m in args.models.split(",") if m]
+        profiler = cProfile.Profile() if args.profile else None
+        start = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        first = ingest(images, settings, models=models, progress=False, log=lambda _msg: None)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(str(args.profile))
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
+        first_s = time.perf_counter() - start
+        rss_first = peak_rss_mib()
+        start = time.perf_counter()
+        second = ingest(images, settings, models=models, progress=False, log=lambda _msg: None)
+        second_s = time.perf_counter() - start
+        catalog = Catalog(settings.db_path)
+        count = catalog.count_images()
+        catalog.close()
+        versions = check_versions(settings)
+        result = {
+            "benchmark": "ingest",
+            "images_dir": str(args.images),
+            "limit": args.limit or None,
+            "models": models,
+            "files": len(scan_folder(images)),
+            "torch_threads": torch.get_num_threads(),
+            "decode_threads": settings.decode_threads,
+            "batch_size": settings.batch_size,
+            "first": {"seconds": round(first_s, 2), "images_per_s": round(first.extracted / first_s, 2),
+                      "added": first.added, "failed": len(first.failed), "peak_rss_mib": rss_first},
+            "second": {"seconds": round(second_s, 2), "added": second.added, "changed": second.changed,
+                       "unchanged": second.unchanged, "ratio_to_first": round(second_s / first_s, 4)},
+            "catalogue_count": count,
+            "versions": versions,
+            "all_versions_consistent": all(v["consistent"] and v["covers_live"] for v in versions.values()),
+            "peak_rss_mib": peak_rss_mib(),
+        }
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

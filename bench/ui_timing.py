@@ -1,0 +1,219 @@
+"""Designer's page timing in headless Chromium: first thumbnails and click -> results painted, printed as JSON.
+
+Runs on the demo catalogue (generated and ingested once, cached under --work) and on a synthetic catalogue of
+--rows images made fast from it: SQLite rows that reuse the demo thumbnails and metadata, and feature versions
+of random unit vectors of the real dimensions published with FeatureStore.publish. Timings come from the page's
+own performance marks (static/app.js): `swatch:first-thumbnails` (first 12 thumbnails decoded, then a frame,
+measured from navigation start) and the `swatch:click-to-results` measure (click -> the first 12 result
+thumbnails decoded, then a frame).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+
+from harness import launch_chromium, start_server, stop_server  # noqa: E402
+
+from swatch.catalog.db import Catalog, now_iso  # noqa: E402
+from swatch.config import Settings  # noqa: E402
+from swatch.features.base import combine_color_pattern, l2_normalise  # noqa: E402
+from swatch.features.store import FeatureStore  # noqa: E402
+
+
+def demo_data(work: Path, designs: int, colourways: int) -> Path:
+    """The ingested demo catalogue under work/ (made once; reused while the folder exists)."""
+    from swatch.demo import generate_demo_catalogue
+    from swatch.ingest import ingest
+
+    data = work / f"demo-{designs}x{colourways}" / "data"
+    if (data / "catalog.db").exists():
+        return data
+    images = data.parent / "images"
+    generate_demo_catalogue(images, designs=designs, colourways=colourways, progress=False)
+    ingest(images, Settings.from_env(data_dir=data), progress=False)
+    return data
+
+
+def synthetic_data(demo: Path, dest: Path, rows: int, seed: int = 0) -> Path:
+    """A copy of the demo data dir grown to `rows` live images: reused thumbnails/metadata, random features."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(demo, dest, symlinks=True)
+    catalog = Catalog(dest / "catalog.db")
+    source = catalog.live_images()
+    extra = rows - len(source)
+    stamp = now_iso()
+    with catalog.transaction() as tx:
+        start = int(tx.execute("SELECT COALESCE(MAX(id), 0) FROM images").fetchone()[0]) + 1
+        for k in range(extra):
+            src = source[k % len(source)]
+            image_id = start + k
+            design = f"KS{k // 4 + 10000:05d}"
+            tx.execute(
+                "INSERT INTO images(id, root, path, filename, sha256, size_bytes, width, height, thumbnail, added_at,"
+                " updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (image_id, str(dest / "synthetic"), f"synthetic/{design}-{k % 4 + 1}.jpg",
+                 f"{design}-{k % 4 + 1}.jpg", f"{image_id:064x}", src.size_bytes, src.width, src.height,
+                 src.thumbnail, stamp, stamp),
+            )
+            comp = [[f, p] for f, p in src.composition]
+            tx.execute(
+                "INSERT INTO metadata(image_id, design, colourway, season, quality, composition, cluster, extras)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (image_id, design, str(k % 4 + 1), src.season, src.quality, json.dumps(comp), None, "{}"),
+            )
+            tx.executemany("INSERT INTO composition(image_id, fiber, pct) VALUES (?,?,?)",
+                           [(image_id, f, p) for f, p in comp])
+    ids = np.array(sorted(catalog.live_ids()), dtype=np.int64)
+    catalog.close()
+    store = FeatureStore(dest / "image_features")
+    rng = np.random.default_rng(seed)
+    rows_by_model: dict[str, np.ndarray] = {}
+    for model in ("color", "pattern"):
+        old = store.load(model, "v1")
+        rows_by_model[model] = l2_normalise(rng.standard_normal((len(ids), old.features.shape[1]), dtype=np.float32))
+        store.publish(model, "v1", rows_by_model[model], ids, {**old.info, "synthetic": True})
+    old = store.load("color+pattern", "v1")
+    store.publish("color+pattern", "v1", combine_color_pattern(rows_by_model["color"], rows_by_model["pattern"]),
+                  ids, {**old.info, "synthetic": True})
+    return dest
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "n": len(values), "median_ms": round(statistics.median(ordered), 1),
+        "p90_ms": round(ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))], 1),
+        "max_ms": round(ordered[-1], 1), "min_ms": round(ordered[0], 1),
+    }
+
+
+_LOAD_STEPS = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const res = performance.getEntriesByType('resource');
+  const api = res.find(e => e.name.includes('/api/images?'));
+  const thumbs = res.filter(e => e.name.includes('/thumbnails/')).slice(0, 12);
+  return {
+    html_ms: nav.responseEnd, scripts_ms: Math.max(...res.filter(e => e.name.endsWith('.js')).map(e => e.responseEnd)),
+    api_images_request_ms: api ? api.startTime : null, api_images_answer_ms: api ? api.responseEnd : null,
+    thumbnails_loaded_ms: thumbs.length ? Math.max(...thumbs.map(e => e.responseEnd)) : null,
+    first_thumbnails_painted_ms: performance.getEntriesByName('swatch:first-thumbnails')[0].startTime,
+  };
+}"""
+
+
+def first_thumbnails(browser: Any, url: str, loads: int) -> tuple[list[float], dict[str, float]]:
+    """Fresh context each time (empty cache): navigation start -> first thumbnails painted, and the median steps."""
+    out = []
+    steps: list[dict[str, float]] = []
+    for _ in range(loads):
+        context = browser.new_context(viewport={"width": 1366, "height": 800})
+        page = context.new_page()
+        page.goto(url + "/")
+        page.wait_for_function("performance.getEntriesByName('swatch:first-thumbnails').length > 0", timeout=30_000)
+        steps.append(page.evaluate(_LOAD_STEPS))
+        out.append(float(steps[-1]["first_thumbnails_painted_ms"]))
+        context.close()
+    median_steps = {k: round(statistics.median(float(s[k]) for s in steps), 1) for k in steps[0] if steps[0][k] is not None}
+    return out, median_steps
+
+
+def click_to_results(
+    browser: Any, url: str, model: str, clicks: int, pause_s: float
+) -> tuple[float, list[float], list[float]]:
+    """One tab: the first click and then `clicks` more on different designs, `pause_s` apart (a designer looks
+    at the results before the next click). Returns (first, the others, server milliseconds of /find-similar)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 800})
+    context.add_init_script(f"localStorage.setItem('swatch.model', JSON.stringify({json.dumps(model)}))")
+    page = context.new_page()
+    server_ms: list[float] = []
+    page.on("response", lambda r: server_ms.append(float(r.headers.get("x-elapsed-ms", "nan")))
+            if "/find-similar" in r.url else None)
+    page.goto(url + "/")
+    page.wait_for_function("document.querySelectorAll('#cat-grid .tile').length >= 24", timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    times = []
+    for k in range(clicks + 1):
+        done = int(page.evaluate("performance.getEntriesByName('swatch:click-to-results').length"))
+        page.locator("#cat-grid .tile").nth(k % 24).click()
+        page.wait_for_function(
+            f"performance.getEntriesByName('swatch:click-to-results').length > {done}", timeout=30_000)
+        times.append(float(page.evaluate(
+            "performance.getEntriesByName('swatch:click-to-results').slice(-1)[0].duration")))
+        page.wait_for_timeout(pause_s * 1000)
+    context.close()
+    return times[0], times[1:], server_ms[1:]
+
+
+def measure(browser: Any, data: Path, loads: int, clicks: int, pause_s: float) -> dict[str, Any]:
+    proc, url = start_server(data)  # returns once /health says the indexes are warm
+    try:
+        out: dict[str, Any] = {"images": Catalog(data / "catalog.db").count_images()}
+        loads_ms, steps = first_thumbnails(browser, url, loads)
+        out["first_thumbnails"] = {**summary(loads_ms), "median_steps_ms": steps}
+        for model in ("pattern", "color", "color+pattern"):
+            first, others, server = click_to_results(browser, url, model, clicks, pause_s)
+            out[f"click_to_results_{model}"] = {
+                "first_click_ms": round(first, 1), **summary(others),
+                "server_find_similar_median_ms": round(statistics.median(server), 1) if server else None,
+            }
+        return out
+    finally:
+        stop_server(proc)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "swatch-ui-bench",
+                        help="cache folder for the ingested demo catalogue")
+    parser.add_argument("--designs", type=int, default=60)
+    parser.add_argument("--colourways", type=int, default=4)
+    parser.add_argument("--rows", type=int, default=20_000, help="images in the synthetic catalogue")
+    parser.add_argument("--loads", type=int, default=5, help="page loads per catalogue")
+    parser.add_argument("--clicks", type=int, default=15, help="clicks per model and catalogue")
+    parser.add_argument("--pause", type=float, default=1.0, help="seconds between clicks (default 1)")
+    parser.add_argument("--quick", action="store_true", help="3 loads, 5 clicks")
+    args = parser.parse_args()
+    if args.quick:
+        args.loads, args.clicks = 3, 5
+    if args.rows < 1 or args.loads < 1 or args.clicks < 1 or args.pause < 0:
+        print("error: --rows, --loads and --clicks must be positive, --pause not negative", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    t0 = time.perf_counter()
+    args.work.mkdir(parents=True, exist_ok=True)
+    demo = demo_data(args.work, args.designs, args.colourways)
+    big = synthetic_data(demo, args.work / f"synthetic-{args.rows}", args.rows)
+    report: dict[str, Any] = {"targets": {"first_thumbnails_ms": 1000, "click_to_results_ms": 300},
+                              "load_average_at_start": list(os.getloadavg())}
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            report["demo"] = measure(browser, demo, args.loads, args.clicks, args.pause)
+            report["synthetic"] = measure(browser, big, args.loads, args.clicks, args.pause)
+        finally:
+            browser.close()
+    report["load_average_at_end"] = list(os.getloadavg())
+    report["wall_s"] = round(time.perf_counter() - t0, 1)
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,268 @@
+// The training and clustering page: cluster versions, start/compare clustering, ratings, training, jobs, loss curve.
+import { adminHeaders, api, h, pct, toast } from "./common.js";
+
+const $ = (sel) => document.querySelector(sel);
+const MODEL_LABELS = { color: "Colour", pattern: "Pattern", "color+pattern": "Colour + pattern" };
+let models = [];
+
+function day(ts) {
+  return ts ? String(ts).slice(0, 16).replace("T", " ") : "";
+}
+
+function fixed(x, digits = 3) {
+  return typeof x === "number" ? x.toFixed(digits) : "–";
+}
+
+// -- admin token --------------------------------------------------------------------------------
+
+function showTokenState() {
+  const has = Boolean(sessionStorage.getItem("swatch.adminToken"));
+  $("#token-state").textContent = has ? "A token is set for this tab." : "No token set: you can look, not change.";
+}
+
+function wireToken() {
+  $("#token-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const value = $("#token").value.trim();
+    if (value) sessionStorage.setItem("swatch.adminToken", value);
+    else sessionStorage.removeItem("swatch.adminToken");
+    $("#token").value = "";
+    showTokenState();
+  });
+  showTokenState();
+}
+
+async function adminCall(path, json) {
+  return api(path, { json, headers: adminHeaders() });
+}
+
+// -- models -------------------------------------------------------------------------------------
+
+async function loadModels() {
+  const body = $("#models-table tbody");
+  try {
+    models = (await api("/api/models")).models || [];
+  } catch (err) {
+    body.replaceChildren(h("tr", {}, h("td", { colspan: 5, class: "muted" }, `Models unavailable: ${err.message}`)));
+    return;
+  }
+  const rows = [];
+  for (const m of models) {
+    const name = m.model || m.name;
+    for (const v of m.versions || []) {
+      const active = v.version === m.active;
+      rows.push(h("tr", {},
+        h("td", {}, MODEL_LABELS[name] || name), h("td", {}, v.version, active ? h("span", { class: "pill" }, "active") : null),
+        h("td", {}, (v.info && v.info.kind) || ""), h("td", {}, String(v.created_at || "").slice(0, 10)),
+        h("td", {}, active ? "" : h("button", { type: "button", class: "secondary", onclick: () => activate(name, v.version) }, "Activate"))));
+    }
+  }
+  body.replaceChildren(...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No model versions yet."))]));
+  fillCurveVersions();
+}
+
+async function activate(model, version) {
+  try {
+    await adminCall("/api/models", { model, version });
+    toast(`${MODEL_LABELS[model] || model} ${version} is now active`);
+    loadModels();
+  } catch (err) {
+    toast(`Not activated: ${err.message}`, "error");
+  }
+}
+
+// -- clusters -----------------------------------------------------------------------------------
+
+async function loadClusters() {
+  const body = $("#cluster-table tbody");
+  let data;
+  try {
+    data = await api("/api/clusters");
+  } catch (err) {
+    body.replaceChildren(h("tr", {}, h("td", { colspan: 7, class: "muted" }, `Clusters unavailable: ${err.message}`)));
+    return;
+  }
+  const versions = data.versions || [];
+  body.replaceChildren(...(versions.length ? versions.slice().reverse().map((v) => h("tr", {},
+    h("td", {}, v.version), h("td", {}, `${MODEL_LABELS[v.model] || v.model} ${v.feature_version}`),
+    h("td", {}, v.k), h("td", {}, fixed(v.metrics && v.metrics.silhouette)), h("td", {}, v.moves ?? 0),
+    h("td", {}, String(v.created_at || "").slice(0, 10)),
+    h("td", {}, h("a", { href: `/api/clusters/${encodeURIComponent(v.version)}/export.csv` }, "CSV"))))
+    : [h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No cluster sets yet: start one below."))]));
+  for (const name of ["a", "b"]) {
+    const select = $("#compare-form").elements.namedItem(name);
+    select.replaceChildren(...versions.map((v) => h("option", { value: v.version }, `${v.version} (${MODEL_LABELS[v.model] || v.model}, k=${v.k})`)));
+  }
+  if (versions.length > 1) {
+    $("#compare-form").elements.namedItem("a").value = versions[versions.length - 2].version;
+    $("#compare-form").elements.namedItem("b").value = versions[versions.length - 1].version;
+  }
+}
+
+function wireClusterForms() {
+  $("#cluster-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = ev.target.elements;
+    const k = f.namedItem("k").value.trim().toLowerCase();
+    const body = { model: f.namedItem("model").value, k: k === "auto" || !k ? "auto" : Number(k),
+      seed: Number(f.namedItem("seed").value || 0) };
+    try {
+      const res = await adminCall("/api/clusters", body);
+      toast("Clustering started");
+      watchJob(res.job);
+    } catch (err) {
+      toast(`Not started: ${err.message}`, "error");
+    }
+  });
+  $("#compare-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = ev.target.elements;
+    const out = $("#compare-out");
+    try {
+      const c = await api("/api/clusters/compare", { params: { a: f.namedItem("a").value, b: f.namedItem("b").value } });
+      out.replaceChildren(
+        h("p", {}, h("strong", {}, `${c.moved} of ${c.common} designs moved`), ` (${pct(c.moved_share)}); `,
+          `agreement NMI ${fixed(c.nmi)}, ARI ${fixed(c.ari)}.`),
+        h("p", {}, `Splits: ${(c.splits || []).map((s) => `cluster ${s.cluster} → ${(s.into || []).map((x) => x.cluster ?? x).join(", ")}`).join("; ") || "none"}.`),
+        h("p", {}, `Merges: ${(c.merges || []).map((m) => `cluster ${m.cluster} ← ${(m.from || []).map((x) => x.cluster ?? x).join(", ")}`).join("; ") || "none"}.`));
+    } catch (err) {
+      out.replaceChildren(h("p", { class: "muted" }, `Cannot compare: ${err.message}`));
+    }
+  });
+}
+
+// -- ratings and training -----------------------------------------------------------------------
+
+async function loadFeedback() {
+  const body = $("#feedback-table tbody");
+  try {
+    const data = await api("/api/feedback/summary");
+    const rows = (data.versions || []).map((v) => h("tr", {},
+      h("td", {}, MODEL_LABELS[v.model] || v.model), h("td", {}, v.version), h("td", {}, v.count),
+      h("td", {}, fixed(v.mean, 2)), h("td", {}, [1, 2, 3, 4, 5].map((s) => v.stars[s] ?? v.stars[String(s)] ?? 0).join(" · "))));
+    body.replaceChildren(...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No ratings yet: rate results on the main page."))]));
+  } catch (err) {
+    body.replaceChildren(h("tr", {}, h("td", { colspan: 5, class: "muted" }, `Ratings unavailable: ${err.message}`)));
+  }
+}
+
+function wireTraining() {
+  $("#train-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = ev.target.elements;
+    try {
+      const res = await adminCall("/api/train", {
+        model: "pattern", epochs: Number(f.namedItem("epochs").value), activate: f.namedItem("activate").value,
+      });
+      toast("Training started");
+      watchJob(res.job || res.id);
+    } catch (err) {
+      toast(`Not started: ${err.message}`, "error");
+    }
+  });
+  $("#curve-version").addEventListener("change", drawCurve);
+}
+
+function patternVersions() {
+  const m = models.find((x) => (x.model || x.name) === "pattern");
+  return m ? m.versions || [] : [];
+}
+
+function lossCurve(info) {
+  if (!info) return null;
+  const curve = info.loss_curve || info.losses || (info.training && info.training.loss_curve);
+  return Array.isArray(curve) && curve.length ? curve.map((x) => (typeof x === "object" ? x.loss : x)) : null;
+}
+
+function fillCurveVersions() {
+  const select = $("#curve-version");
+  const trained = patternVersions().filter((v) => lossCurve(v.info));
+  select.hidden = !trained.length;
+  select.replaceChildren(...trained.map((v) => h("option", { value: v.version }, `pattern ${v.version}`)));
+  if (trained.length) select.value = trained[trained.length - 1].version;
+  drawCurve();
+}
+
+function drawCurve() {
+  const canvas = $("#loss-chart");
+  const ctx = canvas.getContext("2d");
+  const w = canvas.width, hgt = canvas.height, pad = 34;
+  ctx.clearRect(0, 0, w, hgt);
+  const v = patternVersions().find((x) => x.version === $("#curve-version").value);
+  const curve = v && lossCurve(v.info);
+  canvas.hidden = !curve;
+  if (!curve) return;
+  ctx.strokeStyle = "#d6d2c8";
+  ctx.strokeRect(pad, 8, w - pad - 8, hgt - pad - 8);
+  const lo = Math.min(...curve), hi = Math.max(...curve);
+  const x = (i) => pad + (i / Math.max(1, curve.length - 1)) * (w - pad - 8);
+  const y = (val) => 8 + (1 - (val - lo) / Math.max(1e-9, hi - lo)) * (hgt - pad - 8);
+  ctx.strokeStyle = "#0f766e";
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  curve.forEach((val, i) => (i ? ctx.lineTo(x(i), y(val)) : ctx.moveTo(x(i), y(val))));
+  ctx.stroke();
+  ctx.fillStyle = "#5f6670";
+  ctx.font = "12px system-ui, sans-serif";
+  ctx.fillText(hi.toFixed(3), 2, 18);
+  ctx.fillText(lo.toFixed(3), 2, hgt - pad);
+  ctx.fillText(`epoch 1 … ${curve.length}`, pad, hgt - 10);
+  $("#curve-note").textContent = `Loss per epoch of pattern ${v.version}: ${curve[0].toFixed(3)} → ${curve[curve.length - 1].toFixed(3)}.`;
+}
+
+// -- jobs ---------------------------------------------------------------------------------------
+
+let polling = null;
+
+function jobView(j) {
+  const running = j.state === "queued" || j.state === "running";
+  return h("div", { class: "job" },
+    h("div", { class: "job-head" }, h("strong", {}, `${j.kind} · ${day(j.created_at)}`),
+      h("span", { class: `state state-${j.state}` }, j.state)),
+    h("div", { class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100,
+      "aria-valuenow": Math.round((j.progress || 0) * 100), "aria-label": `${j.kind} progress` },
+    h("span", { style: { width: `${(j.progress || 0) * 100}%` } })),
+    h("div", { class: "muted" }, j.state === "done" && j.result && j.result.version
+      ? `made ${j.kind === "cluster" ? "cluster set" : "version"} ${j.result.version}` : j.message || (running ? "working…" : "")),
+    running ? h("button", { type: "button", class: "link-button", onclick: () => cancelJob(j.id) }, "Cancel") : null);
+}
+
+async function loadJobs() {
+  try {
+    const jobs = (await api("/api/jobs")).jobs || [];
+    $("#jobs").replaceChildren(...(jobs.length ? jobs.slice(0, 8).map(jobView) : [h("p", { class: "muted" }, "No jobs yet.")]));
+    const busy = jobs.some((j) => j.state === "queued" || j.state === "running");
+    if (busy && !polling) polling = setInterval(loadJobs, 1000);
+    if (!busy && polling) {
+      clearInterval(polling);
+      polling = null;
+      loadClusters();
+      loadModels();
+    }
+  } catch (err) {
+    $("#jobs").replaceChildren(h("p", { class: "muted" }, `Jobs unavailable: ${err.message}`));
+  }
+}
+
+function watchJob() {
+  loadJobs();
+  if (!polling) polling = setInterval(loadJobs, 1000);
+}
+
+async function cancelJob(id) {
+  try {
+    await adminCall(`/api/jobs/${encodeURIComponent(id)}/cancel`, {});
+    toast("Cancelling…");
+    loadJobs();
+  } catch (err) {
+    toast(`Not cancelled: ${err.message}`, "error");
+  }
+}
+
+wireToken();
+wireClusterForms();
+wireTraining();
+loadModels();
+loadClusters();
+loadFeedback();
+loadJobs();

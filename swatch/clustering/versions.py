@@ -1,0 +1,315 @@
+"""Cluster versions: validate a request, run k-means on a feature version, save it once (catalogue + sidecar), read it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from swatch.catalog.clusters import assignment_table, cluster_version_exists
+from swatch.catalog.db import Catalog, now_iso
+from swatch.clustering import kmeans as km
+from swatch.config import Settings
+from swatch.features.store import (
+    MODEL_RE,
+    VERSION_RE,
+    FeatureStore,
+    FeatureStoreError,
+    FeatureVersion,
+    _fsync_dir,
+)
+
+MAX_K = 10_000
+MAX_NITER = 1_000
+MAX_NREDO = 20
+REPRESENTATIVES = 5
+
+
+class ClusterError(ValueError):
+    """A clustering request or a cluster-version lookup that cannot be served (the message says why, in one line)."""
+
+
+@dataclass(frozen=True)
+class ClusterRequest:
+    """What to cluster: a model's feature version (None: the active one) into k clusters (None: choose k)."""
+
+    model: str
+    feature_version: str | None = None
+    k: int | None = None
+    seed: int = 1234
+    niter: int = 20
+    nredo: int = km.NREDO
+
+
+def parse_k(value: object) -> int | None:
+    """'auto' (or None) -> None; an integer (or its text) -> int; anything else -> ClusterError."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
+        return None
+    if isinstance(value, bool):
+        raise ClusterError("k must be an integer or 'auto'")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise ClusterError(f"k must be an integer or 'auto', got {value!r}")
+
+
+def _int_field(name: str, value: object, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ClusterError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")
+    return value
+
+
+def resolve(settings: Settings, catalog: Catalog, req: ClusterRequest) -> tuple[ClusterRequest, FeatureVersion]:
+    """Check a request against the catalogue and the feature store; returns it with the feature version filled in."""
+    store = FeatureStore(settings.features_dir)
+    if not isinstance(req.model, str) or not MODEL_RE.match(req.model) or req.model not in store.models():
+        known = ", ".join(store.models()) or "none yet: run extract_features.py"
+        raise ClusterError(f"unknown model {req.model!r}; choose from {known}")
+    existing = store.versions(req.model)
+    version = req.feature_version or catalog.active_version(req.model) or (existing[-1] if existing else None)
+    if not isinstance(version, str) or not VERSION_RE.match(version) or not store.exists(req.model, version):
+        known = ", ".join(existing) or "none"
+        raise ClusterError(f"unknown version {version!r} of model {req.model!r}; choose from {known}")
+    seed = _int_field("seed", req.seed, 0, 2**31 - 1)
+    niter = _int_field("niter", req.niter, 1, MAX_NITER)
+    nredo = _int_field("nredo", req.nredo, 1, MAX_NREDO)
+    try:
+        fv = store.load(req.model, version)
+    except FeatureStoreError as exc:
+        raise ClusterError(str(exc)) from exc
+    n = len(fv)
+    if req.k is None:
+        if not km.auto_k_range(n):
+            raise ClusterError(f"{req.model}/{version} has {n} designs: too few to choose k automatically")
+    else:
+        k = _int_field("k", req.k, 2, MAX_K)
+        if k > n:
+            raise ClusterError(f"k = {k} is more than the {n} designs in {req.model}/{version}")
+    return replace(req, feature_version=version, seed=seed, niter=niter, nredo=nredo), fv
+
+
+def run_clustering(
+    settings: Settings, req: ClusterRequest, catalog: Catalog | None = None,
+    progress: km.Progress | None = None, bar: bool = False,
+) -> dict[str, Any]:
+    """Cluster a feature version and save the result as a new cluster version; returns its summary.
+
+    `progress(fraction, message)` is called only before anything is written, so a job cancelled from it
+    leaves no trace; older versions are never touched.
+    """
+    catalog = catalog or Catalog(settings.db_path)
+    req, fv = resolve(settings, catalog, req)
+    say = progress or (lambda f, m: None)
+    started = time.perf_counter()
+    x = fv.features
+    auto: dict[str, Any] | None = None
+    k = req.k
+    if k is None:
+        say(0.02, "choosing k (silhouette over a range)")
+        k, auto = km.choose_k(x, km.auto_k_range(len(fv)), seed=req.seed, niter=req.niter, nredo=req.nredo,
+                              progress=lambda f, m: say(0.02 + 0.6 * f, m), bar=bar)
+    base = 0.65 if auto else 0.05
+    say(base, f"k-means: {len(fv)} designs into {k} clusters")
+    res = km.kmeans(x, k, seed=req.seed, niter=req.niter, nredo=req.nredo)
+    say(base + 0.2 if auto else 0.6, "measuring the silhouette")
+    t0 = time.perf_counter()
+    sil = km.silhouette(x, res.labels, seed=req.seed)
+    sil_seconds = time.perf_counter() - t0
+    ids = [int(i) for i in fv.ids]
+    nearest = km.nearest_rows(res.labels, res.distances, k, REPRESENTATIVES * 20)
+    design_of = designs(catalog, [ids[int(r)] for rows in nearest for r in rows])
+    reps = km.representatives(nearest, {int(r): design_of.get(ids[int(r)]) for rows in nearest for r in rows},
+                              REPRESENTATIVES)
+    sizes = res.sizes()
+    params = {"k": k, "k_requested": "auto" if req.k is None else req.k, "seed": req.seed, "niter": req.niter,
+              "gpu": res.gpu, **{p: v for p, v in res.params.items() if p not in ("seed", "niter", "nredo")},
+              "nredo": req.nredo,
+              "silhouette_sample": min(len(fv), km.SILHOUETTE_SAMPLE),
+              "feature": {"count": len(fv), "dim": int(x.shape[1]), "created": fv.info.get("created")}}
+    metrics: dict[str, Any] = {
+        "inertia": round(res.inertia, 6), "mean_sq_distance": round(res.inertia / max(1, len(fv)), 6),
+        "silhouette": None if sil is None else round(sil, 6), "sizes": sizes,
+        "seconds": {"kmeans": round(res.seconds, 3), "silhouette": round(sil_seconds, 3),
+                    "choose_k": auto["seconds"] if auto else 0.0},
+        "clusters": [{"cluster": c, "size": sizes[c], "representatives": [ids[r] for r in reps[c]]}
+                     for c in range(k)],
+    }
+    if auto:
+        metrics["k_auto"] = auto
+    say(0.95, "saving the cluster version")
+    version = save_version(settings, catalog, req, res, ids, params, metrics)
+    total = time.perf_counter() - started
+    return {"version": version, "model": req.model, "feature_version": req.feature_version, "k": k,
+            "designs": len(fv), "inertia": metrics["inertia"], "silhouette": metrics["silhouette"],
+            "k_auto": auto, "seconds": round(total, 3)}
+
+
+def designs(catalog: Catalog, ids: list[int]) -> dict[int, str | None]:
+    """Design code per image id (only ids with metadata appear)."""
+    out: dict[int, str | None] = {}
+    conn = catalog.connect()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        out.update(conn.execute(f"SELECT image_id, design FROM metadata WHERE image_id IN ({marks})", chunk))
+    return out
+
+
+def _write(path: Path, writer: Callable[[Any], object]) -> None:
+    with open(path, "wb") as fh:
+        writer(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def next_version(conn: Any) -> str:
+    """The next global cluster version name (v1, v2, ...), read inside the saving transaction."""
+    nums = [int(v[1:]) for (v,) in conn.execute("SELECT version FROM cluster_versions") if VERSION_RE.match(v)]
+    return f"v{max(nums, default=0) + 1}"
+
+
+def save_version(
+    settings: Settings, catalog: Catalog, req: ClusterRequest, res: km.KmeansResult, ids: list[int],
+    params: dict[str, Any], metrics: dict[str, Any],
+) -> str:
+    """Write clusters/<version>/{centroids.npy, info.json} and the catalogue rows as one unit; returns the version.
+
+    The sidecar is written under a temporary name and renamed inside the catalogue transaction, just before it
+    commits; the version number is allocated inside that (exclusive) transaction, so concurrent runs never collide.
+    """
+    root = settings.clusters_dir
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".tmp-{uuid.uuid4().hex[:12]}"
+    tmp.mkdir()
+    target: Path | None = None
+    try:
+        _write(tmp / "centroids.npy", lambda fh: np.save(fh, res.centroids))
+        with catalog.transaction() as tx:
+            version = next_version(tx)
+            created = now_iso()
+            info = {"version": version, "model": req.model, "feature_version": req.feature_version, "k": res.k,
+                    "params": params, "metrics": metrics, "created": created,
+                    "files": {"centroids.npy": f"float32 {list(res.centroids.shape)}, row c = centroid of cluster c"},
+                    "assignments": "catalog.db, table cluster_assignments (immutable); hand moves: cluster_moves"}
+            _write(tmp / "info.json", lambda fh: fh.write(json.dumps(info, indent=1, sort_keys=True).encode()))
+            _fsync_dir(tmp)
+            tx.execute(
+                "INSERT INTO cluster_versions(version, model, feature_version, k, params, metrics, created_at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (version, req.model, req.feature_version, res.k, json.dumps(params, sort_keys=True),
+                 json.dumps(metrics, sort_keys=True), created),
+            )
+            tx.executemany(
+                "INSERT INTO cluster_assignments(version, image_id, cluster, distance) VALUES (?,?,?,?)",
+                zip([version] * len(ids), ids, res.labels.tolist(), res.distances.astype(float).tolist(),
+                    strict=True),
+            )
+            dest = root / version
+            if dest.exists():  # left by a run that crashed before its commit: not a version, keep it aside
+                os.rename(dest, root / f".orphan-{version}-{uuid.uuid4().hex[:8]}")
+            os.rename(tmp, dest)
+            target = dest
+            _fsync_dir(root)
+    except BaseException:
+        if target is not None and not cluster_version_exists(catalog, target.name):
+            shutil.rmtree(target, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return version
+
+
+def _version_row(r: tuple) -> dict[str, Any]:
+    version, model, feature_version, k, params, metrics, created, moves = r
+    return {"version": version, "model": model, "feature_version": feature_version, "k": int(k),
+            "params": json.loads(params), "metrics": json.loads(metrics), "created_at": created,
+            "moves": int(moves)}
+
+
+_VERSIONS = """
+SELECT v.version, v.model, v.feature_version, v.k, v.params, v.metrics, v.created_at,
+       (SELECT COUNT(*) FROM cluster_moves m WHERE m.version = v.version)
+FROM cluster_versions v
+"""
+
+
+def list_versions(catalog: Catalog, model: str | None = None) -> list[dict[str, Any]]:
+    """Every cluster version (oldest first) with its parameters and figures; per-cluster detail left out."""
+    sql, args = (_VERSIONS + " WHERE v.model = ?", (model,)) if model else (_VERSIONS, ())
+    out = []
+    for r in catalog.connect().execute(sql, args):
+        row = _version_row(r)
+        row["metrics"].pop("clusters", None)
+        out.append(row)
+    return sorted(out, key=lambda v: int(v["version"][1:]))
+
+
+def version_info(catalog: Catalog, version: str) -> dict[str, Any]:
+    """One version's row (with per-cluster representatives in metrics); ClusterError when unknown."""
+    if not isinstance(version, str) or not VERSION_RE.match(version):
+        raise ClusterError(f"invalid cluster version {version!r}: versions are v1, v2, ...")
+    r = catalog.connect().execute(_VERSIONS + " WHERE v.version = ?", (version,)).fetchone()
+    if r is None:
+        raise ClusterError(f"unknown cluster version {version!r}")
+    return _version_row(r)
+
+
+def version_detail(
+    catalog: Catalog, version: str, cluster: int | None = None, limit: int = 200
+) -> dict[str, Any]:
+    """Clusters of a version as people see them (hand moves applied): sizes, representatives, members.
+
+    Members are live catalogue images, nearest the centroid first, at most `limit` per cluster (`size` counts all);
+    `moved` marks designs whose cluster differs from the k-means result. Representatives are the stored ones that
+    are still members.
+    """
+    info = version_info(catalog, version)
+    k = info["k"]
+    if cluster is not None and not 0 <= cluster < k:
+        raise ClusterError(f"cluster must be from 0 to {k - 1} in {version}")
+    table = assignment_table(catalog, version)
+    live = set(catalog.live_ids())
+    by_cluster: dict[int, list[tuple[float, int, bool]]] = {c: [] for c in range(k)}
+    for image_id, kmeans_c, effective_c, dist in table:
+        if image_id in live:
+            by_cluster.setdefault(effective_c, []).append((dist if effective_c == kmeans_c else float("inf"),
+                                                           image_id, effective_c != kmeans_c))
+    stored = {c["cluster"]: c for c in info["metrics"].pop("clusters", [])}
+    wanted = [cluster] if cluster is not None else sorted(by_cluster)
+    shown: dict[int, list[tuple[float, int, bool]]] = {}
+    for c in wanted:
+        by_cluster[c].sort()
+        shown[c] = by_cluster[c][:limit]
+    need = {i for c in wanted for _, i, _ in shown[c]}
+    need |= {i for c in wanted for i in stored.get(c, {}).get("representatives", [])}
+    images = catalog.images_by_ids(sorted(need))
+    clusters = []
+    for c in wanted:
+        member_ids = {i for _, i, _ in by_cluster[c]}
+        reps = [images[i].to_public() for i in stored.get(c, {}).get("representatives", [])
+                if i in member_ids and i in images]
+        members = [{**images[i].to_public(), "moved": moved} for _, i, moved in shown[c] if i in images]
+        clusters.append({"cluster": c, "size": len(by_cluster[c]), "kmeans_size": stored.get(c, {}).get("size"),
+                         "representatives": reps, "members": members})
+    info["removed"] = sum(1 for row in table if row[0] not in live)
+    info["clusters"] = clusters
+    return info
+
+
+def make_cluster_job(settings: Settings) -> Callable[[Any, dict[str, Any]], dict[str, Any]]:
+    """A JobRunner function: params {model, feature_version, k, seed, niter, nredo} -> the new version's summary."""
+
+    def job(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+        req = ClusterRequest(**{f: params[f] for f in asdict(ClusterRequest("x")) if f in params})
+        return run_clustering(settings, req, ctx.catalog, progress=ctx.progress)
+
+    return job

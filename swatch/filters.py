@@ -1,0 +1,211 @@
+"""Search and browse filters: parse them from query parameters or JSON, evaluate them to a mask of images."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from swatch.index.metadata import MetadataTable, season_key, text_key
+
+FILTER_KEYS = ("season", "quality", "design", "composition", "cluster")
+MAX_VALUES = 1000
+
+
+class FilterError(ValueError):
+    """A malformed filter, with a message naming the parameter and the expected shape."""
+
+
+@dataclass(frozen=True)
+class FibreRange:
+    """Images whose percentage of `fiber` lies in [min, max]; with no min (or 0) and no max: images containing
+    the fibre. Images without composition data never match."""
+
+    fiber: str
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class ClusterFilter:
+    """Images whose effective cluster in cluster version `version` is one of `ids`."""
+
+    version: str
+    ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """All filters of one request; empty fields do not filter. Values within a field are OR-ed, fields AND-ed."""
+
+    season: tuple[str, ...] = ()
+    quality: tuple[str, ...] = ()
+    design: tuple[str, ...] = ()
+    composition: tuple[FibreRange, ...] = ()
+    cluster: ClusterFilter | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.season or self.quality or self.design or self.composition or self.cluster)
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able echo of the filters (for logs and responses)."""
+        out: dict[str, Any] = {}
+        for key in ("season", "quality", "design"):
+            if getattr(self, key):
+                out[key] = list(getattr(self, key))
+        if self.composition:
+            out["composition"] = [{k: v for k, v in vars(r).items() if v is not None} for r in self.composition]
+        if self.cluster:
+            out["cluster"] = {"version": self.cluster.version, "ids": list(self.cluster.ids)}
+        return out
+
+    def mask(
+        self, table: MetadataTable, cluster_labels: Callable[[str], tuple[np.ndarray, np.ndarray]]
+    ) -> np.ndarray | None:
+        """A boolean mask over the table's rows, or None when nothing is filtered."""
+        if self.empty:
+            return None
+        keep = np.ones(len(table), bool)
+        for values, column, key in (
+            (self.season, table.season, season_key),
+            (self.quality, table.quality, text_key),
+            (self.design, table.design, lambda v: " ".join(v.split()).upper()),
+        ):
+            if values:
+                codes = [column.lookup[key(v)] for v in values if key(v) in column.lookup]
+                keep &= np.isin(column.codes, np.array(codes, np.int32))
+        for rng in self.composition:
+            pct = table.fibres.get(rng.fiber)
+            share = pct if pct is not None else np.zeros(len(table), np.float32)
+            keep &= table.has_composition
+            if not rng.min and rng.max is None:
+                keep &= share > 0
+            if rng.min is not None:
+                keep &= share >= rng.min - 1e-6
+            if rng.max is not None:
+                keep &= share <= rng.max + 1e-6
+        if self.cluster is not None:
+            ids, labels = cluster_labels(self.cluster.version)
+            members = ids[np.isin(labels, np.array(self.cluster.ids, np.int64))]
+            keep &= np.isin(table.ids, members)
+        return keep
+
+
+def parse_filters(params: Mapping[str, Any]) -> Filters:
+    """Filters from request parameters: query-string values (JSON text allowed), form fields or a JSON body.
+
+    `season`, `quality`, `design`: one value or a list (repeat the parameter, or send a JSON array).
+    `composition`: `{"fiber": "WV", "min": 50, "max": 80}` or a list of them (all must hold); flat parameters
+    `fiber`, `min`, `max` say the same for one fibre.
+    `cluster`: `{"version": "v1", "ids": [3, 5]}` (one id as `"id"` also works); flat parameters
+    `cluster_version` and `cluster` (one number or a list) say the same.
+    """
+    composition = params.get("composition")
+    if composition in (None, "", []) and params.get("fiber") not in (None, ""):
+        composition = {"fiber": params.get("fiber"), "min": params.get("min"), "max": params.get("max")}
+    cluster = params.get("cluster")
+    if params.get("cluster_version") not in (None, "") and cluster not in (None, ""):
+        ids = decode_json_text(cluster)
+        cluster = {"version": params.get("cluster_version"), "ids": ids if isinstance(ids, list) else [ids]}
+    return Filters(
+        season=_values(params.get("season"), "season"),
+        quality=_values(params.get("quality"), "quality"),
+        design=_values(params.get("design"), "design"),
+        composition=_composition(composition),
+        cluster=_cluster(cluster),
+    )
+
+
+def decode_json_text(value: Any) -> Any:
+    """A query-string value that looks like JSON (an object or array) decoded; other values unchanged."""
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise FilterError(f"malformed JSON in a parameter: {exc.args[0]}") from None
+    return value
+
+
+def _values(raw: Any, name: str) -> tuple[str, ...]:
+    raw = decode_json_text(raw)
+    if raw is None or raw == "" or raw == []:
+        return ()
+    items = raw if isinstance(raw, list | tuple) else [raw]
+    if len(items) > MAX_VALUES:
+        raise FilterError(f"{name}: at most {MAX_VALUES} values")
+    out = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, str | int):
+            raise FilterError(f"{name} must be a text value or a list of them")
+        text = " ".join(str(item).split())
+        if not text:
+            raise FilterError(f"{name} has an empty value")
+        out.append(text)
+    return tuple(dict.fromkeys(out))
+
+
+def _number(value: Any, what: str) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise FilterError(f"composition {what} must be a number from 0 to 100")
+    try:
+        num = float(value)
+    except (TypeError, ValueError):
+        raise FilterError(f"composition {what} must be a number from 0 to 100") from None
+    if not math.isfinite(num) or not 0.0 <= num <= 100.0:
+        raise FilterError(f"composition {what} must be a number from 0 to 100")
+    return num
+
+
+def _composition(raw: Any) -> tuple[FibreRange, ...]:
+    raw = decode_json_text(raw)
+    if raw is None or raw == "" or raw == []:
+        return ()
+    items = raw if isinstance(raw, list) else [raw]
+    out = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise FilterError('composition must be {"fiber": "WV", "min": 50} (or "max"), or a list of them')
+        unknown = set(item) - {"fiber", "fibre", "min", "max"}
+        if unknown:
+            raise FilterError(f"composition has unknown key(s): {', '.join(sorted(map(str, unknown)))}")
+        fiber = item.get("fiber", item.get("fibre"))
+        if not isinstance(fiber, str) or not fiber.strip():
+            raise FilterError('composition needs "fiber", a fibre code such as "WV"')
+        lo, hi = _number(item.get("min"), "min"), _number(item.get("max"), "max")
+        if lo is not None and hi is not None and lo > hi:
+            raise FilterError("composition min is above max")
+        out.append(FibreRange(" ".join(fiber.split()).upper(), lo, hi))
+    return tuple(out)
+
+
+def _cluster(raw: Any) -> ClusterFilter | None:
+    raw = decode_json_text(raw)
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, Mapping):
+        raise FilterError('cluster must be {"version": "v1", "ids": [3, 5]}')
+    version = raw.get("version")
+    if not isinstance(version, str) or not version.strip():
+        raise FilterError('cluster needs "version", e.g. "v1"')
+    ids = raw.get("ids", [raw["id"]] if "id" in raw else None)
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_VALUES:
+        raise FilterError('cluster needs "ids": a non-empty list of cluster numbers')
+    parsed = []
+    for value in ids:
+        if isinstance(value, bool):
+            raise FilterError("cluster ids must be integers")
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise FilterError("cluster ids must be integers") from None
+        if str(number) != str(value).strip() and number != value:
+            raise FilterError("cluster ids must be integers")
+        parsed.append(number)
+    return ClusterFilter(version.strip(), tuple(sorted(set(parsed))))

@@ -1,0 +1,130 @@
+"""Per-process cache of loaded indexes, one per (model, version), swapped when the version's snapshot changes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from swatch.features.store import FeatureStore, FeatureStoreError
+from swatch.index.build import build_index, prune
+from swatch.index.vector import VectorIndex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedIndex:
+    """A built index with the catalogue ids of its rows and the feature version's info."""
+
+    model: str
+    version: str
+    snapshot: str  # what the version link pointed at when loading began
+    folder: str  # the snapshot folder the rows came from (names the index folder)
+    index: VectorIndex
+    ids: np.ndarray
+    feature_info: dict[str, Any]
+    _sorted: np.ndarray = field(init=False, repr=False)
+    _order: np.ndarray = field(init=False, repr=False)
+    _meta: tuple[int, np.ndarray] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._order = np.argsort(self.ids, kind="stable")
+        self._sorted = self.ids[self._order]
+
+    def row_of(self, image_id: int) -> int | None:
+        """The row holding `image_id`, or None when this version has no features for it."""
+        pos = int(np.searchsorted(self._sorted, image_id))
+        if pos < len(self._sorted) and int(self._sorted[pos]) == int(image_id):
+            return int(self._order[pos])
+        return None
+
+    def positions_in(self, table_ids: np.ndarray, generation: int) -> np.ndarray:
+        """For each row, its position in a sorted id table (-1 when absent), cached per table generation."""
+        cached = self._meta
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        pos = np.searchsorted(table_ids, self.ids)
+        pos = np.minimum(pos, max(len(table_ids) - 1, 0))
+        hit = (table_ids[pos] == self.ids) if len(table_ids) else np.zeros(len(self.ids), bool)
+        mapping = np.where(hit, pos, -1).astype(np.int64)
+        self._meta = (generation, mapping)
+        return mapping
+
+
+class IndexCache:
+    """Loads each (model, version) once, shares it across threads, rebuilds when a new snapshot is published.
+
+    The snapshot is the target of the version's symlink, read with one readlink per lookup. While a new
+    snapshot is being indexed, other threads keep searching the previous one; only a first load waits.
+    """
+
+    def __init__(self, features_root: Path, indexes_root: Path, exact_max_rows: int):
+        self.store = FeatureStore(features_root)
+        self.indexes_root = Path(indexes_root)
+        self.exact_max_rows = int(exact_max_rows)
+        self._entries: dict[tuple[str, str], LoadedIndex] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def snapshot_of(self, model: str, version: str) -> str | None:
+        """The current snapshot name of a version (None when it does not exist)."""
+        link = self.store.version_path(model, version)
+        try:
+            return os.readlink(link)
+        except FileNotFoundError:
+            return None
+        except OSError:  # a plain folder: its info.json's change time stands in for a snapshot name
+            try:
+                return f"{link.name}@{(link / 'info.json').stat().st_mtime_ns}"
+            except OSError:
+                return None
+
+    def peek(self, model: str, version: str) -> LoadedIndex | None:
+        return self._entries.get((model, version))
+
+    def get(self, model: str, version: str) -> LoadedIndex:
+        """The index of the current snapshot (or, while it is being built, the previous one)."""
+        key = (model, version)
+        snap = self.snapshot_of(model, version)
+        if snap is None:
+            raise FeatureStoreError(f"no feature version {model}/{version}")
+        entry = self._entries.get(key)
+        if entry is not None and entry.snapshot == snap:
+            return entry
+        lock = self._lock_for(key)
+        if entry is not None and not lock.acquire(blocking=False):
+            return entry  # someone is indexing the new snapshot; serve the old one meanwhile
+        if entry is None:
+            lock.acquire()
+        try:
+            entry = self._entries.get(key)
+            snap = self.snapshot_of(model, version) or snap
+            if entry is not None and entry.snapshot == snap:
+                return entry
+            fresh = self._load(model, version, snap)
+            self._entries[key] = fresh
+            keep = {fresh.folder} | ({entry.folder} if entry is not None else set())
+            prune(self.indexes_root, model, version, keep)
+            return fresh
+        finally:
+            lock.release()
+
+    def loaded(self) -> list[LoadedIndex]:
+        return list(self._entries.values())
+
+    def _lock_for(self, key: tuple[str, str]) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _load(self, model: str, version: str, snap: str) -> LoadedIndex:
+        fv = self.store.load(model, version)
+        log.info("indexing %s/%s (%d rows)", model, version, len(fv))
+        index = build_index(fv, self.indexes_root, self.exact_max_rows)
+        ids = np.asarray(fv.ids, dtype=np.int64)
+        return LoadedIndex(model, version, snap, fv.path.name, index, ids, dict(fv.info))

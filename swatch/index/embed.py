@@ -1,0 +1,112 @@
+"""Query vectors for uploaded images: the version's own extractor settings, loaded once per process."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import threading
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from swatch.features.base import Extractor, combined_query, get_extractor
+from swatch.features.store import FeatureStore, FeatureStoreError
+from swatch.features.versions import COMBINED, transform_rows
+
+
+class EmbedError(ValueError):
+    """A feature version whose extractor cannot be rebuilt here (its rows and a query would not compare)."""
+
+
+def _kwargs_for(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments from a version's stored params (lists back to tuples, "4" back to 4)."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, list):
+            value = tuple(int(v) if isinstance(v, str) and v.isdigit() else v for v in value)
+        out[key] = value
+    return out
+
+
+class QueryEmbedder:
+    """Turns an uploaded image into the query row of any (model, version), thread-safe and lazy."""
+
+    def __init__(self, store: FeatureStore):
+        self.store = store
+        self._extractors: dict[tuple[str, str], Extractor] = {}
+        self._infos: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def info(self, model: str, version: str) -> dict[str, Any]:
+        """A feature version's info.json, cached per snapshot."""
+        link = self.store.version_path(model, version)
+        snap = str(link.resolve())
+        key = (model, version, snap)
+        found = self._infos.get(key)
+        if found is None:
+            try:
+                found = json.loads((link / "info.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise FeatureStoreError(f"feature version {model}/{version} is unreadable: {exc}") from exc
+            self._infos[key] = found
+        return found
+
+    def decode_side(self, model: str, version: str) -> int:
+        """The JPEG draft size ingest used, so an upload decodes the way catalogue files did."""
+        return max(ex.decode_side for ex in self._extractors_for(model, version))
+
+    def embed(self, img: Image.Image, model: str, version: str, weight: float = 0.5) -> np.ndarray:
+        """The (dim,) query row of `img` for `model`/`version` (color+pattern weighted by `weight`)."""
+        if model == COMBINED:
+            sources = self.info(model, version).get("sources", {})
+            color = self._base_row(img, "color", str(sources.get("color", "v1")))
+            pattern = self._base_row(img, "pattern", str(sources.get("pattern", version)))
+            return combined_query(color[None, :], pattern[None, :], weight)[0]
+        return self._base_row(img, model, version)
+
+    def _extractors_for(self, model: str, version: str) -> list[Extractor]:
+        if model == COMBINED:
+            sources = self.info(model, version).get("sources", {})
+            return [self._extractor("color", str(sources.get("color", "v1"))),
+                    self._extractor("pattern", str(sources.get("pattern", version)))]
+        return [self._extractor(model, version)]
+
+    def _base_row(self, img: Image.Image, model: str, version: str) -> np.ndarray:
+        info = self.info(model, version)
+        rows = self._extractor(model, version).extract([img])
+        out = transform_rows(model, info, rows)
+        if out.shape[1] != int(info.get("dim") or out.shape[1]):
+            raise EmbedError(f"{model}/{version} rows have {info.get('dim')} values but a query has {out.shape[1]}")
+        return np.asarray(out[0], dtype=np.float32)
+
+    def _extractor(self, model: str, version: str) -> Extractor:
+        """The extractor that made the rows of `version` (or of its base version, for a derived one)."""
+        info = self.info(model, version)
+        base = str(info.get("base_version") or version)
+        params = (self.info(model, base) if base != version else info).get("params", {})
+        key = (model, json.dumps(params, sort_keys=True))
+        ex = self._extractors.get(key)
+        if ex is not None:
+            return ex
+        with self._lock:
+            ex = self._extractors.get(key)
+            if ex is None:
+                ex = _build(model, params)
+                self._extractors[key] = ex
+        return ex
+
+
+def _build(model: str, params: dict[str, Any]) -> Extractor:
+    from swatch.features.color import ColorExtractor
+    from swatch.features.pattern import PatternExtractor
+
+    kwargs = _kwargs_for(model, params)
+    cls = {"color": ColorExtractor, "pattern": PatternExtractor}.get(model)
+    if cls is not None:  # params may hold descriptive keys (e.g. "space") that are not constructor arguments
+        accepted = set(inspect.signature(cls).parameters)
+        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+    try:
+        return get_extractor(model, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise EmbedError(f"cannot rebuild the {model} extractor with {params}: {exc}") from exc

@@ -1,0 +1,223 @@
+"""In-memory metadata of the live catalogue (numpy columns for filters), refreshed when the database changes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from swatch.catalog.clusters import effective_clusters
+from swatch.catalog.db import Catalog
+
+log = logging.getLogger(__name__)
+
+_ROWS = """
+SELECT i.id, i.path, i.filename, i.thumbnail, i.width, i.height,
+       m.design, m.colourway, m.season, m.quality, m.composition, m.cluster
+FROM images i LEFT JOIN metadata m ON m.image_id = i.id
+WHERE i.removed_at IS NULL ORDER BY i.id
+"""
+
+
+@dataclass
+class Column:
+    """A categorical column: one code per image (-1 when empty), the display values and a lookup by key."""
+
+    codes: np.ndarray
+    values: list[str]
+    lookup: dict[str, int]
+
+
+def _column(raw: list[str | None], key: Any) -> Column:
+    lookup: dict[str, int] = {}
+    values: list[str] = []
+    codes = np.full(len(raw), -1, np.int32)
+    for pos, value in enumerate(raw):
+        if not value:
+            continue
+        k = key(value)
+        code = lookup.get(k)
+        if code is None:
+            code = lookup[k] = len(values)
+            values.append(value)
+        codes[pos] = code
+    return Column(codes, values, lookup)
+
+
+def season_key(value: str) -> str:
+    from swatch.catalog.metadata import normalise_season
+
+    return (normalise_season(value) or " ".join(value.split())).casefold()
+
+
+def text_key(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+@dataclass
+class MetadataTable:
+    """One immutable snapshot of the live images' metadata, rows sorted by image id."""
+
+    generation: int
+    ids: np.ndarray
+    rows: list[tuple]
+    season: Column
+    quality: Column
+    design: Column
+    fibres: dict[str, np.ndarray]
+    has_composition: np.ndarray
+    haystack: list[str]
+    by_name: np.ndarray
+    by_path: dict[str, int]
+    by_filename: dict[str, int]
+    fingerprint: int = 0
+    facets_cache: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple], generation: int) -> MetadataTable:
+        n = len(rows)
+        comps = [_composition(r[10]) for r in rows]
+        fibres: dict[str, np.ndarray] = {}
+        for pos, comp in enumerate(comps):
+            for fibre, pct in comp:
+                fibres.setdefault(fibre, np.zeros(n, np.float32))[pos] = pct
+        has = np.fromiter((bool(c) for c in comps), dtype=bool, count=n)
+        hay = [f"{r[1]}\n{r[6] or ''}\n{r[9] or ''}".casefold() for r in rows]
+        names = [str(r[1]).casefold() for r in rows]
+        return cls(
+            generation=generation,
+            ids=np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=n),
+            rows=[(*r[:10], tuple(comps[pos]), r[11]) for pos, r in enumerate(rows)],
+            season=_column([r[8] for r in rows], season_key),
+            quality=_column([r[9] for r in rows], text_key),
+            design=_column([r[6] for r in rows], lambda v: " ".join(v.split()).upper()),
+            fibres=fibres, has_composition=has, haystack=hay,
+            by_name=np.array(sorted(range(n), key=names.__getitem__), dtype=np.int64),
+            by_path={str(r[1]): pos for pos, r in enumerate(rows)},
+            by_filename={str(r[2]): pos for pos, r in enumerate(rows)},  # ids ascend: the newest wins
+            fingerprint=hash(tuple(rows)),
+        )
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def position(self, image_id: int) -> int | None:
+        pos = int(np.searchsorted(self.ids, image_id))
+        return pos if pos < len(self.ids) and int(self.ids[pos]) == int(image_id) else None
+
+    def find(self, name: str) -> int | None:
+        """Position of a live image by relative path, else by file name (Catalog.find_image's rule)."""
+        pos = self.by_path.get(name)
+        return pos if pos is not None else self.by_filename.get(name)
+
+    def public(self, pos: int) -> dict[str, Any]:
+        """The API's image dict (ImageRow.to_public's fields plus a thumbnail URL)."""
+        r = self.rows[pos]
+        return {
+            "id": int(r[0]), "filename": r[2], "path": r[1], "design": r[6], "colourway": r[7], "season": r[8],
+            "quality": r[9], "features": [[f, p] for f, p in r[10]], "cluster": r[11],
+            "thumbnail": f"/thumbnails/{r[3]}" if r[3] else None, "width": r[4], "height": r[5],
+        }
+
+
+def _composition(raw: str | None) -> list[tuple[str, float]]:
+    try:
+        return [(str(f).upper(), float(p)) for f, p in json.loads(raw or "[]")]
+    except (ValueError, TypeError):
+        return []
+
+
+class MetadataSource:
+    """Keeps a MetadataTable current: `PRAGMA data_version` on a private connection, checked at most once per
+    `interval` seconds, tells when anyone committed; the rows are then re-read and the table replaced only if
+    they differ. Small catalogues refresh inline, large ones in a background thread (the old table serves)."""
+
+    def __init__(self, catalog: Catalog, interval: float = 1.0, inline_rows: int = 50_000):
+        self.catalog = catalog
+        self.interval = float(interval)
+        self.inline_rows = int(inline_rows)
+        self._conn = sqlite3.connect(Path(catalog.path), check_same_thread=False, timeout=30.0)
+        self._conn_lock = threading.Lock()
+        self._reload = threading.Lock()
+        self._table: MetadataTable | None = None
+        self._seen_version: int | None = None
+        self._checked = 0.0
+        self._clusters: dict[str, tuple[tuple, np.ndarray, np.ndarray]] = {}
+
+    def table(self) -> MetadataTable:
+        """The current table (loaded on first use)."""
+        table = self._table
+        if table is None:
+            return self.refresh()
+        now = time.monotonic()
+        if now - self._checked >= self.interval:
+            self._checked = now
+            if self._data_version() != self._seen_version:
+                if len(table) <= self.inline_rows:
+                    return self.refresh()
+                threading.Thread(target=self._background, name="swatch-metadata", daemon=True).start()
+        return self._table or table
+
+    def refresh(self) -> MetadataTable:
+        """Re-read now (waits for a refresh already running) and return the current table."""
+        with self._reload:
+            version = self._data_version()
+            with self._conn_lock:
+                rows = self._conn.execute(_ROWS).fetchall()
+            old = self._table
+            if old is None or hash(tuple(rows)) != old.fingerprint:
+                self._table = MetadataTable.from_rows(rows, (old.generation + 1) if old else 1)
+            self._seen_version = version
+            self._checked = time.monotonic()
+            return self._table  # type: ignore[return-value]
+
+    def _background(self) -> None:
+        if not self._reload.acquire(blocking=False):
+            return
+        self._reload.release()
+        try:
+            self.refresh()
+        except sqlite3.Error as exc:
+            log.warning("metadata refresh failed: %s", exc)
+
+    def _data_version(self) -> int:
+        with self._conn_lock:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def cluster_labels(self, version: str) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted image ids, effective cluster of each) for a cluster version, hand moves applied; cached
+        until the version gains a move."""
+        with self._conn_lock:
+            stamp = tuple(self._conn.execute(
+                "SELECT (SELECT COUNT(*) FROM cluster_moves WHERE version = ?),"
+                " (SELECT COALESCE(MAX(id), 0) FROM cluster_moves WHERE version = ?),"
+                " (SELECT created_at FROM cluster_versions WHERE version = ?)",
+                (version, version, version),
+            ).fetchone())
+        cached = self._clusters.get(version)
+        if cached is not None and cached[0] == stamp:
+            return cached[1], cached[2]
+        labels = effective_clusters(self.catalog, version)
+        ids = np.array(sorted(labels), dtype=np.int64)
+        clusters = np.array([labels[int(i)] for i in ids], dtype=np.int64)
+        self._clusters[version] = (stamp, ids, clusters)
+        return ids, clusters
+
+    def cluster_versions(self) -> list[dict[str, Any]]:
+        with self._conn_lock:
+            rows = self._conn.execute(
+                "SELECT version, model, feature_version, k, created_at FROM cluster_versions ORDER BY created_at"
+            ).fetchall()
+        return [{"version": v, "model": m, "feature_version": f, "k": int(k), "created_at": c}
+                for v, m, f, k, c in rows]
+
+    def close(self) -> None:
+        with self._conn_lock:
+            self._conn.close()

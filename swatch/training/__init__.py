@@ -1,0 +1,1 @@
+"""Learning the house's eye: feedback and design codes -> training pairs -> a trained pattern head -> new versions."""

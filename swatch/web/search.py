@@ -1,0 +1,107 @@
+"""Similarity endpoints: GET/POST /find-similar (catalogue image) and POST /api/search (uploaded image)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, NoReturn
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from swatch.search import SearchEngine, SearchError, SearchResult, parse_search_params
+from swatch.web.context import catalog, settings
+
+bp = Blueprint("search", __name__)
+_engine_lock = threading.Lock()
+
+
+def engine() -> SearchEngine:
+    """This app's search engine (indexes, metadata, extractors), created once and shared by all threads."""
+    found = current_app.extensions.get("swatch.search")
+    if found is None:
+        with _engine_lock:
+            found = current_app.extensions.get("swatch.search")
+            if found is None:
+                found = SearchEngine(settings(), catalog())
+                current_app.extensions["swatch.search"] = found
+    return found
+
+
+def request_params() -> dict[str, Any]:
+    """Query parameters, form fields and a JSON object body merged (the body wins); 400 for malformed JSON."""
+    out: dict[str, Any] = {}
+    for source in (request.args, request.form):
+        for key in source:
+            values = source.getlist(key)
+            out[key] = values if len(values) > 1 else values[0]
+    if request.method == "POST" and not request.form and not request.files and request.get_data(cache=True):
+        body = request.get_json(force=True, silent=True)
+        if body is None:
+            abort(400, description="malformed JSON body")
+        if not isinstance(body, dict):
+            abort(400, description="the JSON body must be an object")
+        out.update(body)
+    return out
+
+
+def fail(exc: SearchError) -> NoReturn:
+    abort(exc.status, description=str(exc))
+
+
+def respond(result: SearchResult, started: float) -> Response:
+    """The DESIGN.md body (a JSON list, best first) with paging and timing in headers."""
+    resp = jsonify(result.hits)
+    elapsed = (time.perf_counter() - started) * 1000.0
+    resp.headers["X-Total-Count"] = str(result.total)
+    resp.headers["X-Page"] = str(result.page)
+    resp.headers["X-Top-N"] = str(result.top_n)
+    resp.headers["X-Model"] = result.model
+    resp.headers["X-Model-Version"] = result.version
+    resp.headers["X-Exact"] = "true" if result.exact else "false"
+    resp.headers["X-Elapsed-Ms"] = f"{elapsed:.3f}"
+    parts = [f"{name[:-3]};dur={value:.3f}" for name, value in result.timings.items() if name.endswith("_ms")]
+    resp.headers["Server-Timing"] = ", ".join([*parts, f"app;dur={elapsed:.3f}"])
+    return resp
+
+
+@bp.route("/find-similar", methods=["GET", "POST"])
+def find_similar() -> ResponseReturnValue:
+    started = time.perf_counter()
+    params = request_params()
+    ref: str | int | None = None
+    if params.get("id") not in (None, ""):
+        raw = params["id"]
+        if isinstance(raw, bool) or not str(raw).strip().isdigit():
+            abort(400, description="id must be a positive integer")
+        ref = int(str(raw).strip())
+    elif isinstance(params.get("filename"), str) and params["filename"].strip():
+        ref = params["filename"].strip()
+    if ref is None:
+        abort(400, description="give the query image as filename (relative path or file name) or id")
+    try:
+        result = engine().similar_to_image(ref, parse_search_params(params, settings()))
+    except SearchError as exc:
+        fail(exc)
+    return respond(result, started)
+
+
+@bp.post("/api/search")
+def search_upload() -> ResponseReturnValue:
+    started = time.perf_counter()
+    limit = settings().max_upload_bytes
+    if request.content_length is not None and request.content_length > limit + 64 * 1024:
+        abort(413, description=f"upload too large: at most {limit:,} bytes")
+    upload = request.files.get("image")
+    if upload is None:
+        abort(400, description="send the image as multipart form field 'image'")
+    data = upload.stream.read(limit + 1)
+    if len(data) > limit:
+        abort(413, description=f"upload too large: at most {limit:,} bytes")
+    if not data:
+        abort(400, description="the uploaded file is empty")
+    try:
+        result = engine().similar_to_upload(data, parse_search_params(request_params(), settings()))
+    except SearchError as exc:
+        fail(exc)
+    return respond(result, started)

@@ -1,0 +1,118 @@
+"""Faiss indexes: certified exact search, HNSW above the threshold, the cache's snapshot swap, info sidecars."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from swatch.features.store import FeatureStore
+from swatch.index.build import build_index
+from swatch.index.cache import IndexCache
+from swatch.index.synthetic import textile_rows
+
+
+def brute_force(rows: np.ndarray, q: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    scores = rows.astype(np.float64) @ q.astype(np.float64)
+    candidates = np.arange(len(rows)) if allowed is None else np.flatnonzero(allowed)
+    order = candidates[np.lexsort((candidates, -scores[candidates]))][:k]
+    return order, scores[order]
+
+
+def assert_same_ranking(got_rows: np.ndarray, truth_rows: np.ndarray, truth_scores: np.ndarray,
+                        all_scores: np.ndarray, tol: float = 1e-5) -> None:
+    """Equal ids in equal order, except that rows whose scores tie (within tol) may swap."""
+    assert len(got_rows) == len(truth_rows)
+    np.testing.assert_allclose(all_scores[got_rows], truth_scores, atol=tol)
+    for pos, (a, b) in enumerate(zip(got_rows, truth_rows, strict=True)):
+        if a != b:
+            assert abs(all_scores[a] - all_scores[b]) <= tol, f"rank {pos}: {a} vs {b}"
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("features")
+    n, d = 6000, 768  # 4.6 M values: int8 codes with certified re-ranking
+    rows = textile_rows(n, d, np.arange(n) // 6, seed=5)
+    fv = FeatureStore(root / "image_features").publish("pattern", "v1", rows, np.arange(10, 10 + n), {"kind": "t"})
+    return root, fv, rows
+
+
+def test_int8_search_is_exact_for_random_queries_and_masks(published) -> None:
+    root, fv, rows = published
+    index = build_index(fv, root / "indexes", exact_max_rows=100_000)
+    assert index.info["kind"] == "int8+rerank" and index.residual > 0
+    rng = np.random.default_rng(0)
+    for trial in range(40):
+        q = rows[rng.integers(len(rows))]
+        if trial % 3 == 0:  # a combined-style query of another length
+            q = q * np.float32(rng.uniform(0.6, 1.4))
+        k = int(rng.choice([1, 10, 100, 400]))
+        allowed = None if trial % 2 else rng.random(len(rows)) < rng.choice([0.005, 0.05, 0.5, 0.95])
+        hits = index.search(q, k, allowed)
+        truth, truth_scores = brute_force(rows, q, k, allowed)
+        assert hits.exact
+        assert_same_ranking(hits.rows, truth, truth_scores, rows.astype(np.float64) @ q.astype(np.float64))
+        np.testing.assert_allclose(hits.scores, truth_scores, atol=1e-5)
+
+
+def test_uncertifiable_bound_falls_back_to_an_exact_scan(published) -> None:
+    root, fv, rows = published
+    index = build_index(fv, root / "indexes", exact_max_rows=100_000)
+    index.residual = 5.0  # no candidate set can be certified: the fp32 scan must answer
+    q = rows[17]
+    allowed = np.random.default_rng(1).random(len(rows)) < 0.3
+    hits = index.search(q, 50, allowed)
+    truth, truth_scores = brute_force(rows, q, 50, allowed)
+    assert_same_ranking(hits.rows, truth, truth_scores, rows.astype(np.float64) @ q.astype(np.float64))
+
+
+def test_small_versions_use_a_flat_index(tmp_path: Path) -> None:
+    rows = textile_rows(300, 64, np.arange(300) // 3)
+    fv = FeatureStore(tmp_path / "f").publish("color", "v1", rows, np.arange(300), {})
+    index = build_index(fv, tmp_path / "indexes", exact_max_rows=100_000)
+    assert index.info["kind"] == "flat"
+    truth, _ = brute_force(rows, rows[5], 20, None)
+    assert list(index.search(rows[5], 20).rows) == list(truth)
+    assert len(index.search(rows[5], 20, np.zeros(300, bool)).rows) == 0
+
+
+def test_hnsw_above_the_threshold_records_recall_and_reuses_its_graph(published) -> None:
+    root, fv, rows = published
+    index = build_index(fv, root / "hnsw-indexes", exact_max_rows=2000)
+    assert index.info["kind"] == "hnsw+int8" and index.info["hnsw"]["reused"] is False
+    folder = root / "hnsw-indexes" / "pattern" / "v1" / fv.path.name
+    info = json.loads((folder / "info.json").read_text())
+    assert info["recall_at_k"]["recall"] >= 0.9 and info["recall_at_k"]["k"] == 100
+    assert (folder / "hnsw.faiss").is_file()
+    # a filter keeping fewer rows than the threshold is answered exactly, inside the search
+    allowed = np.zeros(len(rows), bool)
+    allowed[::7] = True
+    hits = index.search(rows[3], 30, allowed)
+    truth, truth_scores = brute_force(rows, rows[3], 30, allowed)
+    assert hits.exact
+    assert_same_ranking(hits.rows, truth, truth_scores, rows.astype(np.float64) @ rows[3].astype(np.float64))
+    # unfiltered: approximate, yet the nearest rows are found
+    top = index.search(rows[3], 10)
+    assert not top.exact and top.rows[0] == 3
+    again = build_index(fv, root / "hnsw-indexes", exact_max_rows=2000)
+    assert again.info["hnsw"]["reused"] is True
+
+
+def test_cache_shares_an_index_and_swaps_it_when_a_snapshot_is_published(tmp_path: Path) -> None:
+    store = FeatureStore(tmp_path / "image_features")
+    first = textile_rows(200, 32, np.arange(200) // 4, seed=1)
+    store.publish("pattern", "v1", first, np.arange(1, 201), {})
+    cache = IndexCache(tmp_path / "image_features", tmp_path / "indexes", exact_max_rows=100_000)
+    a = cache.get("pattern", "v1")
+    assert cache.get("pattern", "v1") is a
+    second = textile_rows(150, 32, np.arange(150) // 4, seed=2)
+    store.publish("pattern", "v1", second, np.arange(1000, 1150), {})
+    b = cache.get("pattern", "v1")
+    assert b is not a and b.folder != a.folder
+    assert b.index.ntotal == 150 and b.row_of(1000) == 0 and b.row_of(1) is None
+    np.testing.assert_array_equal(np.asarray(b.index.rows), second)
+    folders = {p.name for p in (tmp_path / "indexes" / "pattern" / "v1").iterdir()}
+    assert b.folder in folders
