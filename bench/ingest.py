@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -87,6 +89,11 @@ def main() -> int:
         start = time.perf_counter()
         second = ingest(images, settings, models=models, progress=False, log=lambda _msg: None)
         second_s = time.perf_counter() - start
+        start = time.perf_counter()  # the same again from the command line: interpreter, torch and model start-up
+        cli = subprocess.run([sys.executable, str(ROOT / "extract_features.py"), "--images", str(images), "--quiet"],
+                             env={**os.environ, "SWATCH_DATA_DIR": str(settings.data_dir)}, capture_output=True,
+                             text=True, timeout=600)
+        cli_s = time.perf_counter() - start
         catalog = Catalog(settings.db_path)
         count = catalog.count_images()
         catalog.close()
@@ -104,6 +111,8 @@ def main() -> int:
                       "added": first.added, "failed": len(first.failed), "peak_rss_mib": rss_first},
             "second": {"seconds": round(second_s, 2), "added": second.added, "changed": second.changed,
                        "unchanged": second.unchanged, "ratio_to_first": round(second_s / first_s, 4)},
+            "second_cli": {"seconds": round(cli_s, 2), "exit": cli.returncode, "summary": cli.stdout.strip(),
+                           "ratio_to_first": round(cli_s / first_s, 4)},
             "catalogue_count": count,
             "versions": versions,
             "all_versions_consistent": all(v["consistent"] and v["covers_live"] for v in versions.values()),

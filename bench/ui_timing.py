@@ -4,8 +4,8 @@ Runs on the demo catalogue (generated and ingested once, cached under --work) an
 --rows images made fast from it: SQLite rows that reuse the demo thumbnails and metadata, and feature versions
 of random unit vectors of the real dimensions published with FeatureStore.publish. Timings come from the page's
 own performance marks (static/app.js): `swatch:first-thumbnails` (first 12 thumbnails decoded, then a frame,
-measured from navigation start) and the `swatch:click-to-results` measure (click -> the first 12 result
-thumbnails decoded, then a frame).
+measured from navigation start; the server puts the first catalogue page into the HTML) and the
+`swatch:click-to-results` measure (click -> the first 12 result thumbnails decoded, then a frame).
 """
 
 from __future__ import annotations
@@ -106,31 +106,37 @@ def summary(values: list[float]) -> dict[str, float]:
 _LOAD_STEPS = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
   const res = performance.getEntriesByType('resource');
-  const api = res.find(e => e.name.includes('/api/images?'));
   const thumbs = res.filter(e => e.name.includes('/thumbnails/')).slice(0, 12);
   return {
     html_ms: nav.responseEnd, scripts_ms: Math.max(...res.filter(e => e.name.endsWith('.js')).map(e => e.responseEnd)),
-    api_images_request_ms: api ? api.startTime : null, api_images_answer_ms: api ? api.responseEnd : null,
+    thumbnails_requested_ms: thumbs.length ? Math.min(...thumbs.map(e => e.startTime)) : null,
     thumbnails_loaded_ms: thumbs.length ? Math.max(...thumbs.map(e => e.responseEnd)) : null,
+    tiles_in_page_ms: performance.getEntriesByName('swatch:catalogue-answer')[0].startTime,
     first_thumbnails_painted_ms: performance.getEntriesByName('swatch:first-thumbnails')[0].startTime,
   };
 }"""
 
 
-def first_thumbnails(browser: Any, url: str, loads: int) -> tuple[list[float], dict[str, float]]:
-    """Fresh context each time (empty cache): navigation start -> first thumbnails painted, and the median steps."""
-    out = []
+def first_thumbnails(browser: Any, url: str, loads: int) -> tuple[list[float], list[float], dict[str, float]]:
+    """Navigation start -> first thumbnails painted: in a fresh context (empty cache), then on a reload of it
+    (a returning designer: thumbnails cached). Returns (cold, warm, median steps of the cold loads)."""
+    cold, warm = [], []
     steps: list[dict[str, float]] = []
+    wait = "performance.getEntriesByName('swatch:first-thumbnails').length > 0"
     for _ in range(loads):
         context = browser.new_context(viewport={"width": 1366, "height": 800})
         page = context.new_page()
         page.goto(url + "/")
-        page.wait_for_function("performance.getEntriesByName('swatch:first-thumbnails').length > 0", timeout=30_000)
+        page.wait_for_function(wait, timeout=30_000)
         steps.append(page.evaluate(_LOAD_STEPS))
-        out.append(float(steps[-1]["first_thumbnails_painted_ms"]))
+        cold.append(float(steps[-1]["first_thumbnails_painted_ms"]))
+        page.wait_for_load_state("networkidle")
+        page.reload()
+        page.wait_for_function(wait, timeout=30_000)
+        warm.append(float(page.evaluate("performance.getEntriesByName('swatch:first-thumbnails')[0].startTime")))
         context.close()
-    median_steps = {k: round(statistics.median(float(s[k]) for s in steps), 1) for k in steps[0] if steps[0][k] is not None}
-    return out, median_steps
+    keys = [k for k in steps[0] if steps[0][k] is not None]
+    return cold, warm, {k: round(statistics.median(float(s[k]) for s in steps), 1) for k in keys}
 
 
 def click_to_results(
@@ -164,8 +170,9 @@ def measure(browser: Any, data: Path, loads: int, clicks: int, pause_s: float) -
     proc, url = start_server(data)  # returns once /health says the indexes are warm
     try:
         out: dict[str, Any] = {"images": Catalog(data / "catalog.db").count_images()}
-        loads_ms, steps = first_thumbnails(browser, url, loads)
-        out["first_thumbnails"] = {**summary(loads_ms), "median_steps_ms": steps}
+        cold, warm, steps = first_thumbnails(browser, url, loads)
+        out["first_thumbnails"] = {**summary(cold), "median_steps_ms": steps}
+        out["first_thumbnails_reload"] = summary(warm)
         for model in ("pattern", "color", "color+pattern"):
             first, others, server = click_to_results(browser, url, model, clicks, pause_s)
             out[f"click_to_results_{model}"] = {

@@ -160,11 +160,8 @@ async function loadCatalogue(reset) {
   grid.setAttribute("aria-busy", "true");
   $("#cat-more").textContent = "Loading designs…";
   try {
-    const data = await api("/api/images", {
-      params: { page, per_page: PER_PAGE, q: $("#cat-q").value.trim(), ...filterParams(readFilters(catFilters())) },
-      early: window.swatchFirstPage,
-    });
-    window.swatchFirstPage = null; // used once
+    const params = { page, per_page: PER_PAGE, q: $("#cat-q").value.trim(), ...filterParams(readFilters(catFilters())) };
+    const data = takeEmbeddedPage(params) || await api("/api/images", { params });
     if (seq !== cat.seq) return; // a newer search replaced this one
     const images = data.images || [];
     const first = grid.children.length === 0;
@@ -191,6 +188,20 @@ async function loadCatalogue(reset) {
       // the sentinel may still be visible (a tall screen): keep filling
       requestAnimationFrame(() => { if (sentinelVisible()) loadCatalogue(false); });
     }
+  }
+}
+
+/** The first catalogue page the server put into the HTML (index.html), once, if it is the page asked for. */
+function takeEmbeddedPage(params) {
+  const el = document.getElementById("first-page");
+  if (!el) return null;
+  el.remove();
+  const plain = Object.entries(params).every(([k, v]) => ["page", "per_page"].includes(k) || v === "" || v === undefined);
+  try {
+    const data = JSON.parse(el.textContent);
+    return plain && params.page === 1 && data.per_page === params.per_page ? data : null;
+  } catch {
+    return null;
   }
 }
 

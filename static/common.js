@@ -37,7 +37,7 @@ export class ApiError extends Error {
  * fetch() a JSON endpoint. `json` is sent as a JSON body, `form` as multipart; `params` become the query string
  * (arrays repeat the key). Rejects with ApiError on a non-2xx answer; AbortError passes through.
  */
-export async function api(path, { method, params, json, form, signal, headers, early } = {}) {
+export async function api(path, { method, params, json, form, signal, headers } = {}) {
   const url = withQuery(path, params);
   const init = { method: method || (json || form ? "POST" : "GET"), signal, headers: { ...(headers || {}) } };
   if (json !== undefined) {
@@ -48,8 +48,7 @@ export async function api(path, { method, params, json, form, signal, headers, e
   }
   busyStart();
   try {
-    // `early` is a request the page started before the scripts loaded (see index.html): used when it is this one
-    const res = await (early && early.url === url ? early.response : fetch(url, init));
+    const res = await fetch(url, init);
     const text = await res.text();
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch { data = null; }

@@ -79,16 +79,17 @@ async function loadClusters() {
   try {
     data = await api("/api/clusters");
   } catch (err) {
-    body.replaceChildren(h("tr", {}, h("td", { colspan: 7, class: "muted" }, `Clusters unavailable: ${err.message}`)));
+    body.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "muted" }, `Clusters unavailable: ${err.message}`)));
     return;
   }
   const versions = data.versions || [];
   body.replaceChildren(...(versions.length ? versions.slice().reverse().map((v) => h("tr", {},
-    h("td", {}, v.version), h("td", {}, `${MODEL_LABELS[v.model] || v.model} ${v.feature_version}`),
+    h("td", {}, v.version, " ", h("a", { href: `/api/clusters/${encodeURIComponent(v.version)}/export.csv`,
+      title: `Download ${v.version} as CSV (file name, design, cluster)` }, "CSV")),
+    h("td", {}, `${MODEL_LABELS[v.model] || v.model} ${v.feature_version}`),
     h("td", {}, v.k), h("td", {}, fixed(v.metrics && v.metrics.silhouette)), h("td", {}, v.moves ?? 0),
-    h("td", {}, String(v.created_at || "").slice(0, 10)),
-    h("td", {}, h("a", { href: `/api/clusters/${encodeURIComponent(v.version)}/export.csv` }, "CSV"))))
-    : [h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No cluster sets yet: start one below."))]));
+    h("td", {}, String(v.created_at || "").slice(0, 10))))
+    : [h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No cluster sets yet: start one below."))]));
   for (const name of ["a", "b"]) {
     const select = $("#compare-form").elements.namedItem(name);
     select.replaceChildren(...versions.map((v) => h("option", { value: v.version }, `${v.version} (${MODEL_LABELS[v.model] || v.model}, k=${v.k})`)));
@@ -168,15 +169,17 @@ function patternVersions() {
   return m ? m.versions || [] : [];
 }
 
+/** The per-epoch losses of a trained version: `loss_curve` in its info or one level down (e.g. info.training). */
 function lossCurve(info) {
-  if (!info) return null;
-  const curve = info.loss_curve || info.losses || (info.training && info.training.loss_curve);
-  return Array.isArray(curve) && curve.length ? curve.map((x) => (typeof x === "object" ? x.loss : x)) : null;
+  if (!info || typeof info !== "object") return null;
+  const nested = Object.values(info).filter((v) => v && typeof v === "object" && !Array.isArray(v));
+  const curve = [info, ...nested].map((o) => o.loss_curve).find((c) => Array.isArray(c) && c.length);
+  return curve ? curve.map((x) => (typeof x === "object" ? x.loss : x)).filter((x) => typeof x === "number") : null;
 }
 
 function fillCurveVersions() {
   const select = $("#curve-version");
-  const trained = patternVersions().filter((v) => lossCurve(v.info));
+  const trained = patternVersions().filter((v) => (lossCurve(v.info) || []).length);
   select.hidden = !trained.length;
   select.replaceChildren(...trained.map((v) => h("option", { value: v.version }, `pattern ${v.version}`)));
   if (trained.length) select.value = trained[trained.length - 1].version;
@@ -190,8 +193,8 @@ function drawCurve() {
   ctx.clearRect(0, 0, w, hgt);
   const v = patternVersions().find((x) => x.version === $("#curve-version").value);
   const curve = v && lossCurve(v.info);
-  canvas.hidden = !curve;
-  if (!curve) return;
+  canvas.hidden = !(curve && curve.length);
+  if (canvas.hidden) return;
   ctx.strokeStyle = "#d6d2c8";
   ctx.strokeRect(pad, 8, w - pad - 8, hgt - pad - 8);
   const lo = Math.min(...curve), hi = Math.max(...curve);

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "pattern"
 METRICS = ("cosine", "euclidean")
 DEPTH_FACTOR = 10  # page * topN may reach max_top_n * DEPTH_FACTOR
+ALLOWED_CACHE = 32  # filter masks remembered per engine
 
 
 class SearchError(ValueError):
@@ -145,6 +146,8 @@ class SearchEngine:
         self.metadata = MetadataSource(self.catalog, interval=metadata_interval)
         self.embedder = QueryEmbedder(self.indexes.store)
         self._warming: threading.Thread | None = None
+        self._allowed: dict[tuple, np.ndarray | None] = {}
+        self._allowed_lock = threading.Lock()
 
     @property
     def ready(self) -> bool:
@@ -214,15 +217,15 @@ class SearchEngine:
         return result
 
     def _resolve(self, table: MetadataTable, ref: str | int) -> int:
+        """The image id of a reference; the database is asked only when the in-memory table may be stale."""
         if isinstance(ref, int):
-            image_id = ref
-            if table.position(image_id) is None and self.catalog.image(image_id) is None:
-                raise SearchError(f"unknown image id {image_id}", 404)
-            return image_id
+            if table.position(ref) is None and (self.metadata.is_current() or self.catalog.image(ref) is None):
+                raise SearchError(f"unknown image id {ref}", 404)
+            return ref
         pos = table.find(ref)
         if pos is not None:
             return int(table.ids[pos])
-        found = self.catalog.find_image(ref)  # newer than the in-memory table
+        found = None if self.metadata.is_current() else self.catalog.find_image(ref)
         if found is None:
             raise SearchError(f"unknown image {ref[:200]!r}", 404)
         return found.id
@@ -252,21 +255,35 @@ class SearchEngine:
         allowed[live] = mask[meta[live]]
         return allowed
 
+    def _allowed_cached(self, loaded: LoadedIndex, table: MetadataTable, filters: Filters) -> np.ndarray | None:
+        """allowed_rows, remembered for the latest few (snapshot, metadata generation, filters); cluster
+        filters are recomputed (hand moves change them without touching image metadata)."""
+        if filters.cluster is not None:
+            return self.allowed_rows(loaded, table, filters)
+        key = (loaded.model, loaded.version, loaded.folder, table.generation, filters)
+        found = self._allowed.get(key, False)
+        if found is not False:
+            return found  # type: ignore[return-value]
+        allowed = self.allowed_rows(loaded, table, filters)
+        if allowed is not None:
+            allowed.setflags(write=False)
+        with self._allowed_lock:
+            while len(self._allowed) >= ALLOWED_CACHE:
+                self._allowed.pop(next(iter(self._allowed)))
+            self._allowed[key] = allowed
+        return allowed
+
     def _run(
         self, loaded: LoadedIndex, table: MetadataTable, query: np.ndarray, params: SearchParams,
         exclude: int | None, started: float,
     ) -> SearchResult:
         t0 = time.perf_counter()
-        allowed = self.allowed_rows(loaded, table, params.filters)
+        allowed = self._allowed_cached(loaded, table, params.filters)
         depth = params.page * params.top_n
-        extra = 0
-        if exclude is not None:
-            if allowed is None:
-                extra = 1
-            else:
-                allowed = allowed.copy()
-                allowed[exclude] = False
-        total = (loaded.index.ntotal - extra) if allowed is None else int(np.count_nonzero(allowed))
+        extra = 0 if exclude is None else 1  # search one more and drop the query's own row
+        total = loaded.index.ntotal if allowed is None else int(np.count_nonzero(allowed))
+        if exclude is not None and (allowed is None or allowed[exclude]):
+            total -= 1
         t1 = time.perf_counter()
         hits = loaded.index.search(query, depth + extra, allowed)
         t2 = time.perf_counter()
@@ -308,12 +325,12 @@ class SearchEngine:
 
     def image(self, image_id: int) -> dict[str, Any]:
         table = self.metadata.table()
+        if table.position(image_id) is None and not self.metadata.is_current():
+            table = self.metadata.refresh()
         pos = table.position(image_id)
         if pos is None:
-            pos = self.metadata.refresh().position(image_id)
-        if pos is None:
             raise SearchError(f"unknown image id {image_id}", 404)
-        return self.metadata.table().public(pos)
+        return table.public(pos)
 
     def facets(self) -> dict[str, Any]:
         """Distinct values for the filter controls: seasons, qualities, designs (with counts), fibres, clusters."""

@@ -235,3 +235,47 @@ def test_bad_uploads_are_refused(client, app) -> None:
     big = _jpeg(Image.effect_noise((256, 256), 64).convert("RGB"))
     resp = post(big)
     assert resp.status_code == 413 and "too large" in resp.get_json()["error"]
+
+
+def test_the_production_server_answers_searches(synthetic, tmp_path: Path) -> None:
+    """`python -m swatch.serve` (waitress) warms its indexes, reports ready, and serves /find-similar."""
+    import http.client
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    source, made = synthetic
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, SWATCH_DATA_DIR=str(source))
+    proc = subprocess.Popen([sys.executable, "-m", "swatch.serve", "--port", str(port), "--threads", "4"],
+                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def get(path: str) -> tuple[int, dict, object]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, dict(resp.getheaders()), json.loads(resp.read())
+        finally:
+            conn.close()
+
+    try:
+        deadline = time.monotonic() + 120
+        health: dict = {}
+        while time.monotonic() < deadline and not health.get("ready"):
+            time.sleep(0.3)
+            try:
+                health = get("/health")[2]  # type: ignore[assignment]
+            except OSError:
+                continue
+        assert health.get("ready") and health["images"] == N
+        status, headers, body = get(f"/find-similar?id={int(made['ids'][0])}&topN=3&model=color")
+        assert status == 200 and isinstance(body, list) and len(body) == 3 and float(headers["X-Elapsed-Ms"]) > 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

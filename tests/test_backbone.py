@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import dataset
 from PIL import Image
+from test_images import shared_conftest
 
 from swatch.features.backbone import BackboneError, load_backbone, weights_path, weights_sha256
 from swatch.images import open_image
@@ -89,7 +89,7 @@ def test_zebra_and_leopard_prints_rank_their_imagenet_class(model: torch.nn.Modu
     """These are garment photos, so the top-1 class is mostly the garment ('fur coat', 'poncho', 'wool') and
     the animal is in the top 5 for only 1 or 2 of 10; the animal class must still rank in the top 100 of 1000
     for most images, and far above its rank on the other print."""
-    root = dataset("fashion-texture") / "images"
+    root = shared_conftest().dataset("fashion-texture") / "images"
     zebra = [open_image(f) for f in sorted((root / "zebra").glob("*.jpg"))[:10]]
     leopard = [open_image(f) for f in sorted((root / "leopard").glob("*.jpg"))[:10]]
     with torch.inference_mode():

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_image
+from test_images import shared_conftest
 
 from swatch.catalog.db import Catalog
 from swatch.features.store import FeatureStore
 
 ROOT = Path(__file__).resolve().parent.parent
+make_image = shared_conftest().make_image
 
 
 def run_cli(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -5,17 +5,33 @@ The builders here also make the mixed good/bad folder that tests/test_ingest.py 
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import struct
+import sys
 import zlib
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from swatch.images import ImageError, open_image
+
+
+def shared_conftest() -> ModuleType:
+    """tests/conftest.py as a module (for make_image and dataset). `from conftest import ...` is ambiguous once
+    tests/browser/conftest.py exists: whichever conftest pytest imported last owns that name."""
+    name = "_swatch_tests_conftest"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("conftest.py"))
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 

@@ -116,3 +116,48 @@ def test_cache_shares_an_index_and_swaps_it_when_a_snapshot_is_published(tmp_pat
     np.testing.assert_array_equal(np.asarray(b.index.rows), second)
     folders = {p.name for p in (tmp_path / "indexes" / "pattern" / "v1").iterdir()}
     assert b.folder in folders
+
+
+def test_gpu_copy_is_used_when_present_and_skipped_cleanly_without(published) -> None:
+    import faiss
+
+    root, fv, rows = published
+    index = build_index(fv, root / "gpu-indexes", exact_max_rows=100_000, use_gpu=True)
+    assert index.info["device"] == ("gpu" if faiss.get_num_gpus() > 0 else "cpu")
+    hits = index.search(rows[9], 25)
+    truth, truth_scores = brute_force(rows, rows[9], 25, None)
+    assert_same_ranking(hits.rows, truth, truth_scores, rows.astype(np.float64) @ rows[9].astype(np.float64))
+
+
+def test_threads_keep_searching_while_a_snapshot_is_swapped(tmp_path: Path) -> None:
+    import threading
+
+    store = FeatureStore(tmp_path / "image_features")
+    versions = [textile_rows(400, 48, np.arange(400) // 4, seed=s) for s in (1, 2, 3)]
+    store.publish("pattern", "v1", versions[0], np.arange(400), {})
+    cache = IndexCache(tmp_path / "image_features", tmp_path / "indexes", exact_max_rows=100_000)
+    cache.get("pattern", "v1")
+    tops = {int(np.argsort(-(rows @ rows[0]), kind="stable")[1]) for rows in versions}
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def searcher() -> None:
+        try:
+            while not stop.is_set():
+                loaded = cache.get("pattern", "v1")
+                hits = loaded.index.search(np.asarray(loaded.index.rows[0]), 2)
+                assert hits.rows[0] == 0 and int(hits.rows[1]) in tops
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=searcher) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for rows in versions[1:]:
+        store.publish("pattern", "v1", rows, np.arange(400), {})
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors
+    final = cache.get("pattern", "v1")
+    np.testing.assert_array_equal(np.asarray(final.index.rows), versions[-1])

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_image
 from PIL import Image
-from test_images import BLUE, RED, build_mixed_folder, red_over_blue
+from test_images import BLUE, RED, build_mixed_folder, red_over_blue, shared_conftest
 
 from swatch.catalog.db import Catalog
 from swatch.config import Settings
@@ -25,6 +24,7 @@ from swatch.ingest import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("color", "pattern", "color+pattern")
+make_image = shared_conftest().make_image
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 from PIL import Image
 
@@ -33,6 +34,22 @@ def test_pages_render_with_their_scripts(client) -> None:  # type: ignore[no-unt
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
     for asset in ("app.js", "common.js", "training.js", "app.css", "icons.svg", "favicon.svg"):
         assert fetch(client, f"/static/{asset}").status_code == 200, asset
+
+
+def test_main_page_carries_the_first_catalogue_page(client) -> None:  # type: ignore[no-untyped-def]
+    html = client.get("/?per_page=5").get_data(as_text=True)
+    start = html.index('<script type="application/json" id="first-page">') + len(
+        '<script type="application/json" id="first-page">')
+    first = json.loads(html[start : html.index("</script>", start)])
+    assert first["page"] == 1 and first["per_page"] == 5 and len(first["images"]) == 5
+    assert first["total"] == 36
+    # the first thumbnails are preloaded from the HTML, before any script runs
+    for img in first["images"]:
+        assert f'<link rel="preload" as="image" href="{img["thumbnail"]}"' in html
+    for bad in ("0", "-3", "999", "x"):
+        page = client.get(f"/?per_page={bad}")
+        assert page.status_code == 200  # the script then asks /api/images itself
+    assert 'id="first-page"' not in client.get("/?per_page=999").get_data(as_text=True)
 
 
 def test_thumbnail_is_served_with_long_cache(client, settings) -> None:  # type: ignore[no-untyped-def]

@@ -73,11 +73,12 @@ def build_index(
         info["int8_max_residual"] = round(residual, 6)
     gpu = _to_gpu(rows) if (use_gpu if use_gpu is not None else _faiss.get_num_gpus() > 0) else None
     info["device"] = "gpu" if gpu is not None else "cpu"
-    serving = np.load(fv.path / "features.npy", mmap_mode="r") if (fv.path / "features.npy").exists() else rows
-    index = VectorIndex(rows=serving, scanner=scanner, residual=residual, hnsw=hnsw, gpu=gpu,
+    index = VectorIndex(rows=rows, scanner=scanner, residual=residual, hnsw=hnsw, gpu=gpu,
                         exact_max_rows=int(exact_max_rows), ef_search=HNSW_EF_SEARCH, info=info)
     if hnsw is not None:
         info["recall_at_k"] = measure_recall(index)
+    if (fv.path / "features.npy").exists():  # a fresh map: only rows a search touches become resident
+        index.rows = np.load(fv.path / "features.npy", mmap_mode="r")
     info["build_seconds"] = round(time.perf_counter() - started, 3)
     info["built"] = now_iso()
     _write_info(folder, info)

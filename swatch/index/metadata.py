@@ -178,6 +178,10 @@ class MetadataSource:
             self._checked = time.monotonic()
             return self._table  # type: ignore[return-value]
 
+    def is_current(self) -> bool:
+        """True when nobody has committed to the catalogue since the table was read."""
+        return self._table is not None and self._data_version() == self._seen_version
+
     def _background(self) -> None:
         if not self._reload.acquire(blocking=False):
             return

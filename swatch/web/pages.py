@@ -11,19 +11,33 @@ from flask.typing import ResponseReturnValue
 
 from swatch.catalog.db import ImageRow
 from swatch.features.color import dominant_palette
+from swatch.filters import Filters
 from swatch.images import ImageError, open_image
+from swatch.search import SearchError
 from swatch.web.context import catalog, settings
+from swatch.web.search import engine
 
 bp = Blueprint("pages", __name__)
 
 #: thumbnails are named by content hash, so a browser may keep them for a year
 THUMB_MAX_AGE = 365 * 24 * 3600
 PALETTE_SIZES = range(2, 9)
+#: designs per catalogue page (static/app.js uses the same numbers; ?per_page=N overrides)
+DEFAULT_PER_PAGE = 60
+MAX_PER_PAGE = 200
 
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    return render_template("index.html")
+    """The main page, with the first catalogue page inside it so its thumbnails load while the scripts do."""
+    per_page = request.args.get("per_page", type=int) or DEFAULT_PER_PAGE
+    first_page: dict[str, Any] | None = None
+    if 1 <= per_page <= MAX_PER_PAGE:
+        try:
+            first_page = engine().browse(Filters(), "", 1, per_page)
+        except SearchError:
+            first_page = None  # the page then asks /api/images itself and shows the error there
+    return render_template("index.html", first_page=first_page, preload=(first_page or {}).get("images", [])[:12])
 
 
 @bp.get("/training")

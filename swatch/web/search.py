@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any, NoReturn
 
-from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
 
 from swatch.search import SearchEngine, SearchError, SearchResult, parse_search_params
@@ -51,7 +52,7 @@ def fail(exc: SearchError) -> NoReturn:
 
 def respond(result: SearchResult, started: float) -> Response:
     """The DESIGN.md body (a JSON list, best first) with paging and timing in headers."""
-    resp = jsonify(result.hits)
+    resp = Response(json.dumps(result.hits, separators=(",", ":")), mimetype="application/json")
     elapsed = (time.perf_counter() - started) * 1000.0
     resp.headers["X-Total-Count"] = str(result.total)
     resp.headers["X-Page"] = str(result.page)

@@ -53,7 +53,7 @@ def browser() -> Iterator[object]:
 def page(browser, live_server: LiveServer):  # type: ignore[no-untyped-def]
     """A fresh laptop-sized tab (own storage and cache); JavaScript errors on it fail the test."""
     context = browser.new_context(viewport={"width": 1366, "height": 800}, base_url=live_server.url)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)  # generous: CI machines and this one are shared
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -34,7 +34,7 @@ def results(page) -> list[dict]:  # type: ignore[no-untyped-def]
     )
 
 
-def search_done(page, action, endpoint: str = "/find-similar", timeout: float = 15_000):  # type: ignore[no-untyped-def]
+def search_done(page, action, endpoint: str = "/find-similar", timeout: float = 30_000):  # type: ignore[no-untyped-def]
     """Run `action` and wait until the page has drawn the answer of the search it triggers."""
     with page.expect_response(lambda r: endpoint in r.url, timeout=timeout) as info:
         action()
@@ -297,7 +297,7 @@ def make_cluster_version(page, k: int) -> str:  # type: ignore[no-untyped-def]
 
 def test_training_page_makes_clusters_and_the_main_page_shows_them(page, shot) -> None:  # type: ignore[no-untyped-def]
     version = make_cluster_version(page, k=4)
-    page.wait_for_selector(f"#cluster-table td:text-is('{version}')")
+    page.wait_for_selector(f"#cluster-table td a[href='/api/clusters/{version}/export.csv']")
     assert page.locator("#jobs .state-done").count() >= 1
     shot("12-training-page-after-clustering")
     open_main(page)
