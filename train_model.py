@@ -1,8 +1,9 @@
-"""Placeholder entry point: train_model.py arrives with its own issue."""
+"""Train a new pattern-model version from designers' ratings and design codes (see docs/training.md)."""
 
 import sys
 
-from swatch.cli import not_built_main, run_cli
+from swatch.cli import run_cli
+from swatch.training.cli import main
 
 if __name__ == "__main__":
-    sys.exit(run_cli(not_built_main("train_model.py")))
+    sys.exit(run_cli(main))

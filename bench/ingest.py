@@ -31,6 +31,12 @@ def peak_rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def check_versions(settings: Settings) -> dict[str, dict[str, object]]:
     """For every feature version: rows, ids and info.count, and whether it covers exactly the live images."""
     catalog = Catalog(settings.db_path)
@@ -76,7 +82,7 @@ def main() -> int:
         settings = Settings.from_env(data_dir=Path(tmp) / "data")
         models = [m for m in args.models.split(",") if m]
         profiler = cProfile.Profile() if args.profile else None
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), cpu_seconds()
         if profiler:
             profiler.enable()
         first = ingest(images, settings, models=models, progress=False, log=lambda _msg: None)
@@ -84,7 +90,7 @@ def main() -> int:
             profiler.disable()
             profiler.dump_stats(str(args.profile))
             pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
-        first_s = time.perf_counter() - start
+        first_s, first_cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
         rss_first = peak_rss_mib()
         start = time.perf_counter()
         second = ingest(images, settings, models=models, progress=False, log=lambda _msg: None)
@@ -100,6 +106,8 @@ def main() -> int:
         versions = check_versions(settings)
         result = {
             "benchmark": "ingest",
+            "load_average_1min_at_end": round(os.getloadavg()[0], 2),
+            "cpus": os.cpu_count(),
             "images_dir": str(args.images),
             "limit": args.limit or None,
             "models": models,
@@ -108,6 +116,7 @@ def main() -> int:
             "decode_threads": settings.decode_threads,
             "batch_size": settings.batch_size,
             "first": {"seconds": round(first_s, 2), "images_per_s": round(first.extracted / first_s, 2),
+                      "cpu_seconds": round(first_cpu, 1), "cores_busy": round(first_cpu / first_s, 2),
                       "added": first.added, "failed": len(first.failed), "peak_rss_mib": rss_first},
             "second": {"seconds": round(second_s, 2), "added": second.added, "changed": second.changed,
                        "unchanged": second.unchanged, "ratio_to_first": round(second_s / first_s, 4)},

@@ -4,6 +4,7 @@ import { adminHeaders, api, h, pct, toast } from "./common.js";
 const $ = (sel) => document.querySelector(sel);
 const MODEL_LABELS = { color: "Colour", pattern: "Pattern", "color+pattern": "Colour + pattern" };
 let models = [];
+let trainedVersions = []; // /api/train/versions: pattern versions with data used, loss curve, metrics
 
 function day(ts) {
   return ts ? String(ts).slice(0, 16).replace("T", " ") : "";
@@ -58,6 +59,15 @@ async function loadModels() {
     }
   }
   body.replaceChildren(...(rows.length ? rows : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No model versions yet."))]));
+  loadTrainedVersions();
+}
+
+async function loadTrainedVersions() {
+  try {
+    trainedVersions = (await api("/api/train/versions")).versions || [];
+  } catch {
+    trainedVersions = []; // training not available on this server: versions from /api/models only
+  }
   fillCurveVersions();
 }
 
@@ -164,7 +174,9 @@ function wireTraining() {
   $("#curve-version").addEventListener("change", drawCurve);
 }
 
+/** Pattern versions, each with `info` holding what training recorded (loss curve, data, metrics). */
 function patternVersions() {
+  if (trainedVersions.length) return trainedVersions.map((v) => ({ ...v, info: v }));
   const m = models.find((x) => (x.model || x.name) === "pattern");
   return m ? m.versions || [] : [];
 }
@@ -210,7 +222,9 @@ function drawCurve() {
   ctx.fillText(hi.toFixed(3), 2, 18);
   ctx.fillText(lo.toFixed(3), 2, hgt - pad);
   ctx.fillText(`epoch 1 … ${curve.length}`, pad, hgt - 10);
-  $("#curve-note").textContent = `Loss per epoch of pattern ${v.version}: ${curve[0].toFixed(3)} → ${curve[curve.length - 1].toFixed(3)}.`;
+  const decision = v.info.decision && v.info.decision.reason ? ` ${v.info.decision.reason}` : "";
+  $("#curve-note").textContent =
+    `Loss per epoch of pattern ${v.version}: ${curve[0].toFixed(3)} → ${curve[curve.length - 1].toFixed(3)}.${decision}`;
 }
 
 // -- jobs ---------------------------------------------------------------------------------------

@@ -64,7 +64,8 @@ def save_weights(path: Path, weights: Mapping[str, np.ndarray]) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     with open(tmp, "wb") as fh:
-        np.savez(fh, **{k: np.asarray(v, dtype=np.float32) for k, v in weights.items()})
+        arrays: dict[str, Any] = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
+        np.savez(fh, **arrays)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -39,28 +39,42 @@ class TrainOutput:
     loss_curve: list[float]
 
 
-def pca_basis(rows: np.ndarray, dim: int) -> np.ndarray:
-    """(d, dim) top principal directions of `rows`: the starting projection, close to the base ranking."""
+def pca_basis(rows: np.ndarray, dim: int, sample: int = 20_000, seed: int = 0) -> np.ndarray:
+    """(d, dim) orthonormal columns: the top principal directions of (a sample of) `rows`, completed with random
+    orthogonal directions when there are fewer rows than `dim`. The starting projection, close to the base ranking."""
+    rng = np.random.default_rng(seed)
     x = np.asarray(rows, dtype=np.float64)
+    if x.shape[0] > sample:
+        x = x[np.sort(rng.choice(x.shape[0], sample, replace=False))]
+    dim = min(dim, x.shape[1])
     x = x - x.mean(axis=0, keepdims=True)
-    dim = min(dim, x.shape[1], x.shape[0])
-    _, _, vt = np.linalg.svd(x, full_matrices=False)
-    return vt[:dim].T.astype(np.float32)
+    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    basis = vt[: min(dim, int((s > 1e-6 * max(float(s[0]), 1e-12)).sum()))].T
+    if basis.shape[1] < dim:
+        extra = rng.normal(size=(x.shape[1], dim - basis.shape[1]))
+        extra -= basis @ (basis.T @ extra)
+        basis = np.hstack([basis, np.linalg.qr(extra)[0]])
+    return basis.astype(np.float32)
 
 
 class _Head(nn.Module):
     def __init__(self, base: np.ndarray, config: TrainConfig):
         super().__init__()
         d = base.shape[1]
-        basis = torch.from_numpy(pca_basis(base, config.dim if config.hidden <= 0 else config.hidden))
+        basis = torch.from_numpy(pca_basis(base, config.dim if config.hidden <= 0 else config.hidden,
+                                            seed=config.seed))
         widths = [d, basis.shape[1]] + ([config.dim] if config.hidden > 0 else [])
         self.layers = nn.ModuleList(nn.Linear(widths[k], widths[k + 1]) for k in range(len(widths) - 1))
         with torch.no_grad():
-            self.layers[0].weight.copy_(basis.T)
-            self.layers[0].bias.zero_()
+            self.linears[0].weight.copy_(basis.T)
+            self.linears[0].bias.zero_()
+
+    @property
+    def linears(self) -> list[nn.Linear]:
+        return [cast(nn.Linear, layer) for layer in self.layers]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for k, layer in enumerate(self.layers):
+        for k, layer in enumerate(self.linears):
             x = layer(x)
             if k < len(self.layers) - 1:
                 x = torch.relu(x)
@@ -68,7 +82,7 @@ class _Head(nn.Module):
 
     def numpy_weights(self) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        for k, layer in enumerate(self.layers):
+        for k, layer in enumerate(self.linears):
             out[f"w{k}"] = layer.weight.detach().numpy().T.copy()
             out[f"b{k}"] = layer.bias.detach().numpy().copy()
         return out
@@ -76,7 +90,7 @@ class _Head(nn.Module):
 
 def _negatives(ex: Examples, n_base: int, hard_fraction: float, rng: np.random.Generator) -> np.ndarray:
     """One negative per pair: a known bad result of the anchor (with probability hard_fraction), else any row."""
-    neg = rng.integers(0, n_base, ex.anchors.shape[0])
+    neg = np.asarray(rng.integers(0, n_base, ex.anchors.shape[0]), dtype=np.int64)
     if ex.hard_negatives and hard_fraction > 0:
         pick = rng.random(ex.anchors.shape[0]) < hard_fraction
         for i in np.flatnonzero(pick):

@@ -51,6 +51,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(search.bp)
     app.register_blueprint(catalog_api.bp)
+    from swatch.web import training
+
+    app.register_blueprint(training.bp)
 
     @app.errorhandler(HTTPException)
     def _json_error(exc: HTTPException) -> Any:
