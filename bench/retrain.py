@@ -2,7 +2,7 @@
 
 For each labelled dataset (../shared/datasets): ingest it once (pattern/v1, cached under /tmp), then for every fold
 copy that data dir, rate the top-10 `pattern` results of 300 training queries through the real feedback path
-(`add_rating`: 5 stars when the labels match, else 1), train a new version with the default settings
+(`add_rating`: 5 stars when the labels match, else 1; with --strict held-out images are never rated), train a new version with the default settings
 (`train_pattern_version`), and measure P@10 / mAP@10 of the held-out queries before (v1) and after (the new
 version, as stored) against the whole catalogue, the query left out. Small datasets rotate the held-out queries over
 folds so that every image is a held-out query once. `unseen` repeats the measure for held-out queries that no rating
@@ -127,11 +127,15 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict[str, object]:
             t = time.perf_counter()
             top = ranked(base_rows, train_q, 10)
             touched = set(train_q.tolist())
+            held_set = set(held_q.tolist()) if args.strict else set()
             for q, results in zip(train_q, top, strict=True):
                 for r in results:
+                    if int(r) in held_set:
+                        continue  # --strict: the designer never rates a held-out image
                     add_rating(catalog, paths[q], paths[r], "pattern", "v1", 5 if rel[q, r] else 1, rater="bench")
                     touched.add(int(r))
             rating_seconds = time.perf_counter() - t
+            ratings = int(catalog.connect().execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
             info = train_pattern_version(settings, TrainParams(epochs=args.epochs) if args.epochs else TrainParams())
             new = FeatureStore(settings.features_dir).load("pattern", info["version"], mmap=False)
             assert np.array_equal(new.ids, fv.ids), "the new version's rows follow v1's"
@@ -144,13 +148,13 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict[str, object]:
             totals[key].append(value)
         held = info["metrics"]["heldout"]
         fold_reports.append({
-            "fold": fold, "version": info["version"], "ratings": int(train_q.size * 10),
+            "fold": fold, "version": info["version"], "ratings": ratings,
             "rating_seconds": round(rating_seconds, 1), "train_seconds": info["seconds"]["total"],
             "heldout_queries": int(queries.size), "unseen_queries": int(unseen.size),
             "p_at_10_before": round(parts["before"]["p_at_10"], 4), "p_at_10_after": round(parts["after"]["p_at_10"], 4),
             "rating_agreement_v1": held["v1"]["agreement"], "rating_agreement_new": held["new"]["agreement"],
             "activated": info["decision"]["activated"], "pairs": info["data"]["pairs"],
-            "augmented": info["data"]["augmented"],
+            "augmented": info["data"]["augmented"], "hard_negatives": info["data"]["hard_negatives"],
         })
         print(f"{name} fold {fold}: {json.dumps(fold_reports[-1])}", file=sys.stderr, flush=True)
 
@@ -163,7 +167,8 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict[str, object]:
     seconds = [f["train_seconds"] for f in fold_reports]
     return {
         "images": len(paths), "classes": len(classes), "folds": len(fold_reports),
-        "train_queries_per_fold": args.train_queries, "ratings_per_fold": args.train_queries * 10,
+        "train_queries_per_fold": args.train_queries, "strict": args.strict,
+        "ratings_per_fold": round(float(np.mean([f["ratings"] for f in fold_reports])), 1),
         "heldout_queries": sum(f["heldout_queries"] for f in fold_reports),
         "p_at_10_before": pooled("before", "p_at_10"), "p_at_10_after": pooled("after", "p_at_10"), "gain": gain,
         "map_at_10_before": pooled("before", "map_at_10"), "map_at_10_after": pooled("after", "map_at_10"),
@@ -182,6 +187,8 @@ def main() -> int:
     parser.add_argument("--train-queries", type=int, default=300)
     parser.add_argument("--folds", default="auto", help="'auto' or a number")
     parser.add_argument("--epochs", type=int, default=0, help="0: the default of train_model.py")
+    parser.add_argument("--strict", action="store_true",
+                        help="never rate held-out images (not even as results of training queries)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--cache", default="/tmp/swatch-retrain-cache", help="cached ingested data dirs")
     args = parser.parse_args()

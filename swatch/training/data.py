@@ -87,6 +87,7 @@ class Examples:
     hard_negatives: dict[int, np.ndarray]
     extra_rows: np.ndarray
     counts: dict[str, int]
+    hard_negative_count: int = 0
 
 
 @dataclass
@@ -99,6 +100,7 @@ class ExampleBuilder:
     extra: list[np.ndarray] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     n_base: int = 0
+    hard_negative_count: int = 0
 
     def add_pair(self, anchor: int, positive: int, weight: float, source: str) -> None:
         if anchor != positive:
@@ -116,7 +118,7 @@ class ExampleBuilder:
             anchors=arr[:, 0].astype(np.int64), positives=arr[:, 1].astype(np.int64),
             weights=arr[:, 2].astype(np.float32),
             hard_negatives={a: np.array(sorted(n), dtype=np.int64) for a, n in self.negatives.items() if n},
-            extra_rows=extra, counts=dict(self.counts),
+            extra_rows=extra, counts=dict(self.counts), hard_negative_count=self.hard_negative_count,
         )
 
 
@@ -143,7 +145,7 @@ def add_rating_pairs(builder: ExampleBuilder, ratings: Sequence[Rating], co_weig
         builder.negatives[q].update(neg)
         for p in liked.get(q, ()):
             builder.negatives[p].update(neg - liked[q])
-        builder.counts["hard_negatives"] += len(neg)
+        builder.hard_negative_count += len(neg)
 
 
 def add_design_pairs(

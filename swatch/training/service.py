@@ -297,6 +297,7 @@ def train_pattern_version(
             "queries_train": len({r.query_id for r in prep.train}),
             "queries_heldout": len({r.query_id for r in prep.heldout}),
             "feedback_until_id": prep.feedback_until, "pairs": examples.counts, "pairs_total": int(examples.anchors.size),
+            "hard_negatives": examples.hard_negative_count,
             **notes,
         },
         "params": params.to_dict(), "config": config.to_dict(), "epochs": config.epochs, "loss_curve": out.loss_curve,
