@@ -12,6 +12,7 @@ from swatch.features.store import FeatureStore
 from swatch.index.build import build_index
 from swatch.index.cache import IndexCache
 from swatch.index.synthetic import textile_rows
+from swatch.index.vector import FLOAT_SLACK
 
 
 def brute_force(rows: np.ndarray, q: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -56,6 +57,38 @@ def test_int8_search_is_exact_for_random_queries_and_masks(published) -> None:
         assert hits.exact
         assert_same_ranking(hits.rows, truth, truth_scores, rows.astype(np.float64) @ q.astype(np.float64))
         np.testing.assert_allclose(hits.scores, truth_scores, atol=1e-5)
+
+
+def test_combined_rows_of_odd_width_get_padded_scaled_codes_and_stay_exact(tmp_path: Path) -> None:
+    from swatch.features.base import combine_color_pattern, combined_query
+
+    n, dc, dp = 6000, 101, 600  # 4.2 M values: int8 codes, 701 columns (not a SIMD multiple)
+    designs = np.arange(n) // 6
+    color, pattern = textile_rows(n, dc, designs, seed=7), textile_rows(n, dp, designs, seed=8)
+    color[:, : dc // 2] *= 4.0  # columns of very different ranges, as color beside pattern
+    color /= np.linalg.norm(color, axis=1, keepdims=True)
+    rows = combine_color_pattern(color, pattern)
+    fv = FeatureStore(tmp_path / "f").publish("color+pattern", "v1", rows, np.arange(n), {"kind": "combined"})
+    index = build_index(fv, tmp_path / "indexes", exact_max_rows=100_000)
+    assert index.info["kind"] == "int8+rerank" and index.scanner.d % 16 == 0 and index.scanner.d > dc + dp
+    assert index.query_scale is not None and float(index.query_scale.min()) < 1.0
+    rng = np.random.default_rng(3)
+    for w in (0.2, 0.5, 0.9):  # the certified bound holds for every row: |scan score - exact score| <= bound
+        q = combined_query(color[:1], pattern[:1], w)[0]
+        qc = index.code_query(q)
+        approx, labels = index.scanner.search(qc, n)
+        error = np.abs(approx[0] - rows[labels[0]].astype(np.float64) @ q.astype(np.float64))
+        assert float(error.max()) <= float(np.linalg.norm(qc)) * index.residual + FLOAT_SLACK
+    for trial in range(24):
+        i = int(rng.integers(n))
+        weight = float(rng.choice([0.0, 0.2, 0.5, 0.9, 1.0]))
+        q = combined_query(color[i : i + 1], pattern[i : i + 1], weight)[0]
+        k = int(rng.choice([1, 20, 100, 300]))
+        allowed = None if trial % 2 else rng.random(n) < rng.choice([0.01, 0.3, 0.9])
+        hits = index.search(q, k, allowed)
+        truth, truth_scores = brute_force(rows, q, k, allowed)
+        assert hits.exact
+        assert_same_ranking(hits.rows, truth, truth_scores, rows.astype(np.float64) @ q.astype(np.float64))
 
 
 def test_uncertifiable_bound_falls_back_to_an_exact_scan(published) -> None:
