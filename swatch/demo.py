@@ -183,6 +183,7 @@ def _draw_stripes(p: Params, n: int) -> Weights:
 def _sample_checks(rng: np.random.Generator) -> tuple[Params, int]:
     variant = str(rng.choice(["gingham", "buffalo", "windowpane"]))
     angle = 45.0 if rng.random() < 0.2 else 0.0
+    params: Params
     if variant == "gingham":
         params = {"cell": float(rng.uniform(0.03, 0.09)), "duty": float(rng.uniform(0.4, 0.6))}
         slots = 3
