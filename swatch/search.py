@@ -390,8 +390,16 @@ class SearchEngine:
             self.catalog.activate_model_version(model, version)
         except KeyError as exc:
             raise SearchError(str(exc.args[0])) from None
-        self.warm_up_async([(model, version)])
-        return {"model": model, "active": version}
+        pairs = [(model, version)]
+        # color+pattern vN is built on pattern vN: switching the pattern model switches the combination with it
+        if model == "pattern" and self.indexes.store.exists("color+pattern", version):
+            try:
+                self.catalog.activate_model_version("color+pattern", version)
+                pairs.append(("color+pattern", version))
+            except KeyError:
+                pass
+        self.warm_up_async(pairs)
+        return {"model": model, "active": version, "also": [m for m, _ in pairs[1:]]}
 
     # -- warm-up --
     def warm_up(self, pairs: list[tuple[str, str]] | None = None) -> None:

@@ -117,3 +117,10 @@ def test_versions_listing_before_any_training(client):
     assert [v["version"] for v in body["versions"]] == ["v1"] and body["defaults"]["epochs"] > 0
     assert client.get("/api/train/versions?model=color").status_code == 400
 
+
+    # an admin switching the pattern model to v2 switches color+pattern (built on pattern v2) with it
+    resp = client.post("/api/models", json={"model": "pattern", "version": "v2"}, headers=admin_headers)
+    assert resp.status_code == 200 and resp.get_json()["also"] == ["color+pattern"]
+    catalog = Catalog(settings.db_path)
+    assert catalog.active_version("pattern") == "v2" and catalog.active_version("color+pattern") == "v2"
+    assert catalog.active_version("color") == "v1"
