@@ -97,6 +97,12 @@ def test_train_job_serves_v2_beside_an_unchanged_v1(client, settings, admin_head
     assert cmp_body["v1"]["all"]["pairs"] > 0 and 0.0 <= cmp_body["top_k_overlap"]["overlap"] <= 1.0
     assert client.get("/api/models/compare?a=v1&b=v7").status_code == 404
     assert client.get("/api/models/compare?a=v1").status_code == 400
+    # an admin switching the pattern model to v2 switches color+pattern (built on pattern v2) with it
+    resp = client.post("/api/models", json={"model": "pattern", "version": "v2"}, headers=admin_headers)
+    assert resp.status_code == 200 and resp.get_json()["also"] == ["color+pattern"]
+    catalog = Catalog(settings.db_path)
+    assert catalog.active_version("pattern") == "v2" and catalog.active_version("color+pattern") == "v2"
+    assert catalog.active_version("color") == "v1"
 
 
 def test_cancel_stops_the_job_and_publishes_nothing(client, settings, admin_headers):
@@ -116,11 +122,3 @@ def test_versions_listing_before_any_training(client):
     body = client.get("/api/train/versions").get_json()
     assert [v["version"] for v in body["versions"]] == ["v1"] and body["defaults"]["epochs"] > 0
     assert client.get("/api/train/versions?model=color").status_code == 400
-
-
-    # an admin switching the pattern model to v2 switches color+pattern (built on pattern v2) with it
-    resp = client.post("/api/models", json={"model": "pattern", "version": "v2"}, headers=admin_headers)
-    assert resp.status_code == 200 and resp.get_json()["also"] == ["color+pattern"]
-    catalog = Catalog(settings.db_path)
-    assert catalog.active_version("pattern") == "v2" and catalog.active_version("color+pattern") == "v2"
-    assert catalog.active_version("color") == "v1"
