@@ -31,4 +31,6 @@ lint: setup
 	.venv/bin/mypy
 
 bench: setup
-	$(PY) bench/ingest.py
+	$(PY) bench/search_latency.py --quick
+	$(PY) bench/ingest.py --limit 300
+	$(PY) bench/cluster.py --n 50000 --k 50

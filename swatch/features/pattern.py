@@ -1,7 +1,13 @@
-"""Pattern model: colour-blind EfficientNet-Lite embedding with multi-layer GeM pooling and flip averaging."""
+"""Pattern model: colour-blind EfficientNet-Lite embedding, multi-layer pooled, rotation-averaged and centred."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import threading
+import uuid
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -9,19 +15,50 @@ import numpy as np
 import torch
 from PIL import Image
 
-from swatch.features.backbone import load_backbone, weights_sha256
+from swatch.features.backbone import fuse_batchnorm, load_backbone, weights_sha256
 from swatch.features.base import Extractor, l2_normalise, register
 
 HEAD = "head"  # the 1280-channel conv head; integers name stages of model.blocks
+VIEWS = ("id", "rot90", "hflip")
+COLOUR_MODES = ("grey-eq", "grey", "rgb")
+CENTRES_DIR = Path(__file__).resolve().parent / "centres"
+_CENTRE_CACHE: dict[str, np.ndarray] = {}
+_CENTRE_LOCK = threading.Lock()
 
 
 def gem(x: torch.Tensor, p: float = 3.0, eps: float = 1e-6) -> torch.Tensor:
-    """Generalised-mean pooling over H, W: (N, C, H, W) -> (N, C)."""
-    return x.clamp(min=eps).pow(p).mean(dim=(2, 3)).pow(1.0 / p)
+    """Generalised-mean pooling over H, W: (N, C, H, W) -> (N, C); p = 1 is average pooling of the positive part."""
+    x = x.clamp(min=eps)
+    if p == 1.0:
+        return x.mean(dim=(2, 3))
+    return x.pow(p).mean(dim=(2, 3)).pow(1.0 / p)
+
+
+def trim_backdrop(arr: np.ndarray, tol: int = 18, margin: float = 0.03) -> np.ndarray:
+    """Crop a plain studio backdrop around the subject: the box of pixels that differ from the border's colour.
+
+    Left as is when the border is not plain, or when the subject box would be under a tenth of the picture.
+    """
+    h, w = arr.shape[:2]
+    border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]]).astype(np.int16)
+    ref = np.median(border, axis=0)
+    if np.mean(np.abs(border - ref).max(axis=1) < tol) < 0.5:
+        return arr
+    fg = np.abs(arr.astype(np.int16) - ref).max(axis=2) > tol
+    rows = np.flatnonzero(fg.mean(axis=1) > 0.02)
+    cols = np.flatnonzero(fg.mean(axis=0) > 0.02)
+    if not len(rows) or not len(cols):
+        return arr
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    if (y1 - y0) * (x1 - x0) < 0.1 * h * w:
+        return arr
+    my, mx = int(margin * h), int(margin * w)
+    return arr[max(0, y0 - my):min(h, y1 + my), max(0, x0 - mx):min(w, x1 + mx)]
 
 
 class PatternExtractor(Extractor):
-    """Grey-level input (so colourways look alike), GeM-pooled stage outputs, L2 per layer, concatenated."""
+    """Grey-level input (so colourways look alike), GeM-pooled stage outputs averaged over 90-degree turns,
+    each layer L2-normalised and centred on a fixed mean (of the procedural demo catalogue), then concatenated."""
 
     name = "pattern"
 
@@ -29,33 +66,49 @@ class PatternExtractor(Extractor):
         self,
         backbone: str = "efficientnet_lite0",
         size: int = 224,
-        layers: tuple[int | str, ...] = (4, 6, HEAD),
-        gem_p: float = 3.0,
-        flip: bool = True,
-        grey: bool = True,
+        layers: tuple[int | str, ...] = (3, 4, 5, 6, HEAD),
+        gem_p: float = 1.0,
+        views: tuple[str, ...] = ("id", "rot90"),
+        colour: str = "grey-eq",
+        trim: bool = True,
+        centre: bool = True,
         threads: int = 0,
     ):
         self.backbone_name = backbone
         self.size = int(size)
-        self.layers = tuple(layers)
+        self.layers = tuple(int(x) if isinstance(x, str) and x.isdigit() else x for x in layers)
         self.gem_p = float(gem_p)
-        self.flip = bool(flip)
-        self.grey = bool(grey)
+        self.views = tuple(views)
+        self.colour = colour
+        self.trim = bool(trim)
+        self.centre = bool(centre)
+        if not self.views or any(v not in VIEWS for v in self.views):
+            raise ValueError(f"views must be drawn from {', '.join(VIEWS)}")
+        if colour not in COLOUR_MODES:
+            raise ValueError(f"colour must be one of {', '.join(COLOUR_MODES)}")
+        if not self.layers or any(x != HEAD and not isinstance(x, int) for x in self.layers):
+            raise ValueError("layers must be stage numbers or 'head'")
         self.decode_side = self.size
         if threads:
             torch.set_num_threads(threads)
-        # channels-last runs the depthwise convolutions about 2.5x faster on the CPU
-        self.model = load_backbone(backbone).to(memory_format=torch.channels_last)
+        # folded batch norms and channels-last run this depthwise network about 3x faster on the CPU
+        self.model = fuse_batchnorm(load_backbone(backbone)).to(memory_format=torch.channels_last)
         with torch.inference_mode():
-            probe = self._embed(torch.zeros(1, 3, 64, 64))
-        self.dim = int(probe.shape[1])
+            probe = self._pooled(torch.zeros(1, 3, 64, 64))
+        self.layer_dims = [int(p.shape[1]) for p in probe]
+        self.dim = sum(self.layer_dims)
+        self._mean = centre_vector(self) if self.centre else np.zeros(self.dim, np.float32)
 
+    # -- network --------------------------------------------------------------------------------------
     def _layer_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
         m: Any = self.model
         x = m.bn1(m.conv_stem(x))
         wanted = {layer for layer in self.layers if layer != HEAD}
+        last = max(wanted, default=-1) if HEAD not in self.layers else len(m.blocks) - 1
         outs: dict[int | str, torch.Tensor] = {}
         for i, block in enumerate(m.blocks):
+            if i > last:
+                break
             x = block(x)
             if i in wanted:
                 outs[i] = x
@@ -63,41 +116,137 @@ class PatternExtractor(Extractor):
             outs[HEAD] = m.bn2(m.conv_head(x))
         return [outs[layer] for layer in self.layers]
 
-    def _embed(self, x: torch.Tensor) -> torch.Tensor:
-        parts = [torch.nn.functional.normalize(gem(o, self.gem_p), dim=1) for o in self._layer_outputs(x)]
-        return torch.cat(parts, dim=1)
+    def _pooled(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Per layer: (N, C) pooled, L2-normalised, summed over the views, normalised again."""
+        n = x.shape[0]
+        batch = torch.cat([_view(x, v) for v in self.views]) if len(self.views) > 1 else _view(x, self.views[0])
+        parts = []
+        for out in self._layer_outputs(batch.contiguous(memory_format=torch.channels_last)):
+            pooled = torch.nn.functional.normalize(gem(out, self.gem_p), dim=1)
+            parts.append(torch.nn.functional.normalize(pooled.reshape(len(self.views), n, -1).sum(0), dim=1))
+        return parts
 
+    def layer_rows(self, images: list[Image.Image]) -> np.ndarray:
+        """Rows before centring: per-layer unit blocks, concatenated ((n, dim), each block of unit length)."""
+        x = self.preprocess(images)
+        with torch.inference_mode():
+            return torch.cat(self._pooled(x), dim=1).numpy()
+
+    # -- public ---------------------------------------------------------------------------------------
     def preprocess(self, images: list[Image.Image]) -> torch.Tensor:
-        batch = np.empty((len(images), self.size, self.size, 3), dtype=np.float32)
+        """(N, 3, size, size) channels-last tensor, mean = std = 0.5, in the extractor's colour mode."""
+        batch = np.empty((len(images), self.size, self.size, 3), dtype=np.uint8)
         for i, img in enumerate(images):
-            arr: np.ndarray = cv2.resize(np.asarray(img, dtype=np.uint8), (self.size, self.size),
-                                         interpolation=cv2.INTER_AREA)
-            if self.grey:
+            arr = np.asarray(img, dtype=np.uint8)
+            if self.trim:
+                arr = trim_backdrop(arr)
+            arr = cv2.resize(arr, (self.size, self.size), interpolation=cv2.INTER_AREA)
+            if self.colour != "rgb":
                 g = cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY)
-                g = cv2.equalizeHist(g)  # colourways differ in contrast too: spread the grey levels
+                if self.colour == "grey-eq":
+                    g = cv2.equalizeHist(g)  # colourways differ in contrast too: spread the grey levels
                 arr = np.repeat(g[:, :, None], 3, axis=2)
             batch[i] = arr
-        tensor = torch.from_numpy(batch).permute(0, 3, 1, 2)
-        return (tensor / 127.5 - 1.0).contiguous(memory_format=torch.channels_last)  # mean = std = 0.5
+        tensor = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
+        return (tensor / 127.5 - 1.0).contiguous(memory_format=torch.channels_last)
 
     def extract(self, images: list[Image.Image]) -> np.ndarray:
         if not images:
             return np.zeros((0, self.dim), np.float32)
-        x = self.preprocess(images)
-        with torch.inference_mode():
-            emb = self._embed(x)
-            if self.flip:
-                emb = emb + self._embed(torch.flip(x, dims=[3]).contiguous(memory_format=torch.channels_last))
-        return l2_normalise(emb.numpy())
+        return self.finish(self.layer_rows(images))
+
+    def finish(self, rows: np.ndarray) -> np.ndarray:
+        """Centre each layer block on the fixed mean, renormalise it, and make the whole row unit length."""
+        out = np.empty_like(rows, dtype=np.float32)
+        start = 0
+        for d in self.layer_dims:
+            out[:, start:start + d] = l2_normalise(rows[:, start:start + d] - self._mean[start:start + d])
+            start += d
+        return l2_normalise(out)
 
     def params(self) -> dict[str, Any]:
         return {
             "backbone": self.backbone_name, "size": self.size, "layers": [str(x) for x in self.layers],
-            "gem_p": self.gem_p, "flip": self.flip, "grey": self.grey,
+            "gem_p": self.gem_p, "views": list(self.views), "colour": self.colour, "trim": self.trim,
+            "centre": self.centre,
         }
 
     def weights_hash(self) -> str | None:
         return weights_sha256(self.backbone_name)
+
+
+def _view(x: torch.Tensor, view: str) -> torch.Tensor:
+    if view == "rot90":
+        return torch.rot90(x, 1, dims=(2, 3))
+    if view == "hflip":
+        return torch.flip(x, dims=[3])
+    return x
+
+
+# -- the fixed centre: mean row of the procedural demo catalogue ---------------------------------------
+
+CENTRE_DESIGNS, CENTRE_COLOURWAYS, CENTRE_SEED = 100, 2, 11
+
+
+def centre_key(ex: PatternExtractor) -> str:
+    """Identifies everything that shapes the rows before centring (and the demo images the mean comes from)."""
+    spec = {k: v for k, v in ex.params().items() if k != "centre"}
+    spec.update(weights=ex.weights_hash(), demo=[CENTRE_DESIGNS, CENTRE_COLOURWAYS, CENTRE_SEED])
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def centre_vector(ex: PatternExtractor) -> np.ndarray:
+    """The extractor's centre: shipped in CENTRES_DIR for known settings, else computed once from the demo
+    catalogue (deterministic, a few seconds) and saved there when the folder is writable."""
+    key = centre_key(ex)
+    with _CENTRE_LOCK:
+        if key in _CENTRE_CACHE:
+            return _CENTRE_CACHE[key]
+        path = CENTRES_DIR / f"pattern-{key}.npy"
+        if path.is_file():
+            mean = np.load(path).astype(np.float32)
+        else:
+            mean = compute_centre(ex)
+            _save_centre(path, mean, ex)
+        if mean.shape != (ex.dim,):
+            raise ValueError(f"{path.name}: centre has shape {mean.shape}, expected ({ex.dim},)")
+        _CENTRE_CACHE[key] = mean
+        return mean
+
+
+def compute_centre(ex: PatternExtractor, batch: int = 25) -> np.ndarray:
+    """Mean of the uncentred rows over the procedural demo catalogue (textile designs in several colourways)."""
+    import tempfile
+
+    from swatch.demo import generate_demo_catalogue
+    from swatch.images import open_image
+
+    with tempfile.TemporaryDirectory(prefix="swatch-centre-") as tmp:
+        generate_demo_catalogue(Path(tmp), designs=CENTRE_DESIGNS, colourways=CENTRE_COLOURWAYS, size=ex.size,
+                                seed=CENTRE_SEED, progress=False)
+        files = sorted(Path(tmp).glob("*.jpg"))
+        rows = [ex.layer_rows([open_image(f) for f in files[i:i + batch]]) for i in range(0, len(files), batch)]
+    return np.concatenate(rows).mean(axis=0).astype(np.float32)
+
+
+def _save_centre(path: Path, mean: np.ndarray, ex: PatternExtractor) -> None:
+    """Write the centre and its info.json sidecar atomically; a read-only install just keeps it in memory."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp.npy")
+        with open(tmp, "wb") as fh:
+            np.save(fh, mean)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        info = {"extractor": "pattern", "params": ex.params(), "dim": ex.dim, "weights_sha256": ex.weights_hash(),
+                "source": {"demo_designs": CENTRE_DESIGNS, "colourways": CENTRE_COLOURWAYS, "seed": CENTRE_SEED}}
+        side = path.with_suffix(".json")
+        tmp_info = side.with_name(f".{side.name}.{uuid.uuid4().hex[:8]}.tmp")
+        tmp_info.write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp_info, side)
+    except OSError:
+        pass
 
 
 @register("pattern")
