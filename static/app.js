@@ -1,5 +1,5 @@
 // The main page: catalogue grid (lazy paging), similar designs with "why", ratings, upload, models and clusters.
-import { api, composition, debounce, gridKeys, h, icon, pct, storage, toast } from "./common.js";
+import { api, composition, debounce, describe, gridKeys, h, icon, pct, storage, thumbUrl, toast } from "./common.js";
 
 // designs per catalogue page; ?per_page=N overrides it (small pages make paging easy to see and test)
 const PER_PAGE = Math.min(200, Math.max(1, Number(new URLSearchParams(location.search).get("per_page")) || 60));
@@ -123,16 +123,6 @@ function wireFilters(fieldset, box, onChange) {
 
 const catFilters = () => $('[data-filters="cat"]');
 const resFilters = () => $('[data-filters="res"]');
-
-function describe(img) {
-  const name = img.design ? `${img.design}${img.colourway ? " colourway " + img.colourway : ""}` : img.filename;
-  const meta = [img.season, img.quality].filter(Boolean).join(", ");
-  return meta ? `${name}, ${meta}` : name;
-}
-
-function thumbUrl(img) {
-  return img.thumbnail || `/images/${img.id}/thumbnail`;
-}
 
 function tile(img, index) {
   const button = h("button", {

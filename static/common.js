@@ -97,6 +97,18 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/** Alt text / caption of a catalogue image: "KM10001 colourway 2, 2024-AW, quality". */
+export function describe(img) {
+  const name = img.design ? `${img.design}${img.colourway ? " colourway " + img.colourway : ""}` : img.filename;
+  const meta = [img.season, img.quality].filter(Boolean).join(", ");
+  return meta ? `${name}, ${meta}` : name;
+}
+
+/** An image's thumbnail URL (by id when the record carries none). */
+export function thumbUrl(img) {
+  return img.thumbnail || `/images/${img.id}/thumbnail`;
+}
+
 /** An inline icon from the sprite. */
 export function icon(name, cls = "icon") {
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");

@@ -235,7 +235,9 @@ def _draw_plaid(p: Params, n: int) -> Weights:
     slots = int(sett_slots.max()) + 1
     edges = np.cumsum(widths)
     ax = np.arange(n, dtype=np.float64) + 0.5
-    band = sett_slots[np.minimum(np.searchsorted(edges, np.mod(ax, edges[-1]), side="right"), len(widths) - 1)]
+    band = sett_slots[
+        np.minimum(np.searchsorted(edges, np.mod(ax, edges[-1]), side="right"), len(widths) - 1)
+    ]
     warp = _one_hot(np.broadcast_to(band[None, :], (n, n)), slots)
     weft = _one_hot(np.broadcast_to(band[:, None], (n, n)), slots)
     if not p["twill"]:
@@ -279,10 +281,9 @@ def _draw_polka(p: Params, n: int) -> Weights:
 
 
 def _sample_herringbone(rng: np.random.Generator) -> tuple[Params, int]:
-    column = float(rng.uniform(0.05, 0.11))
     params = {
-        "column": column,
-        "period": float(rng.uniform(0.014, 0.028)),
+        "column": float(rng.uniform(0.07, 0.14)),
+        "period": float(rng.uniform(0.028, 0.05)),
         "duty": float(rng.uniform(0.4, 0.6)),
         "vertical": bool(rng.random() < 0.7),
         "separator": 0.0,
@@ -310,7 +311,7 @@ def _draw_herringbone(p: Params, n: int) -> Weights:
 
 
 def _sample_houndstooth(rng: np.random.Generator) -> tuple[Params, int]:
-    params = {"thread": float(rng.uniform(0.005, 0.013)), "overcheck": 0}
+    params = {"thread": float(rng.uniform(0.007, 0.015)), "overcheck": 0}
     slots = 2
     if rng.random() < 0.35:
         params["overcheck"] = int(rng.integers(3, 6))  # Glen-style overcheck every few repeats
@@ -341,7 +342,13 @@ def _motif_grid(rng: np.random.Generator, per_side: int, jitter: float) -> list[
         for i in range(-1, per_side + 1):
             drop = 0.5 * cell if i % 2 else 0.0
             jx, jy, r = rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)
-            out.append(((i + 0.5) * cell + jx * jitter * cell, (j + 0.5) * cell + drop + jy * jitter * cell, float(r)))
+            out.append(
+                (
+                    (i + 0.5) * cell + jx * jitter * cell,
+                    (j + 0.5) * cell + drop + jy * jitter * cell,
+                    float(r),
+                )
+            )
     return out
 
 
@@ -370,21 +377,35 @@ def _draw_floral(p: Params, n: int) -> Weights:
             for k in (0.25, 0.75):
                 a = math.radians(rot + 360.0 * k / p["petals"] + 90.0)
                 reach = 1.05 * length
-                _ellipse(leaves, cx + reach * math.cos(a), cy + reach * math.sin(a), 0.75 * length, 0.25 * length,
-                         math.degrees(a))
+                _ellipse(
+                    leaves,
+                    cx + reach * math.cos(a),
+                    cy + reach * math.sin(a),
+                    0.75 * length,
+                    0.25 * length,
+                    math.degrees(a),
+                )
         for k in range(p["petals"]):
             a = math.radians(rot + 360.0 * k / p["petals"])
-            _ellipse(petals, cx + 0.55 * length * math.cos(a), cy + 0.55 * length * math.sin(a),
-                     0.55 * length, half_w, math.degrees(a))
+            _ellipse(
+                petals,
+                cx + 0.55 * length * math.cos(a),
+                cy + 0.55 * length * math.sin(a),
+                0.55 * length,
+                half_w,
+                math.degrees(a),
+            )
         _ellipse(centres, cx, cy, p["centre"] * length, p["centre"] * length, 0.0)
     return _composite([(3, leaves), (1, petals), (2, centres)], 4, n)
 
 
-def _teardrop(fatness: float, bend: float, samples: int = 96) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _teardrop(
+    fatness: float, bend: float, samples: int = 96
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Unit paisley outline: round end at x=-1, tip at x=+1 curled sideways by `bend` radians."""
     t = np.linspace(0.0, 2.0 * math.pi, samples, endpoint=False)
     x = np.cos(t)
-    y = 0.55 * np.sin(t) * np.abs(np.sin(t / 2.0)) ** fatness
+    y = 0.7 * np.sin(t) * np.abs(np.sin(t / 2.0)) ** fatness
     phi = bend * ((x + 1.0) / 2.0) ** 2
     return x * np.cos(phi) - y * np.sin(phi), x * np.sin(phi) + y * np.cos(phi)
 
@@ -416,14 +437,22 @@ def _draw_paisley(p: Params, n: int) -> Weights:
         angle = math.radians(p["base_angle"] + (180.0 if k % 2 else 0.0) + r * p["turn"])
         c, s = math.cos(angle), math.sin(angle)
 
-        def place(xs: NDArray[np.float64], ys: NDArray[np.float64], cx: float = cx, cy: float = cy,
-                  c: float = c, s: float = s) -> NDArray[np.int32]:
+        def place(
+            xs: NDArray[np.float64],
+            ys: NDArray[np.float64],
+            cx: float = cx,
+            cy: float = cy,
+            c: float = c,
+            s: float = s,
+        ) -> NDArray[np.int32]:
             return _poly_points(cx + half * (xs * c - ys * s), cy + half * (xs * s + ys * c))
 
         cv2.fillPoly(outer, [place(ox, oy)], 255, cv2.LINE_AA, _CV_SHIFT)
         cv2.fillPoly(inner, [place(ix, iy)], 255, cv2.LINE_AA, _CV_SHIFT)
         ex, ey = -0.5, 0.0
-        _ellipse(eyes, cx + half * (ex * c - ey * s), cy + half * (ex * s + ey * c), 0.16 * half, 0.16 * half, 0.0)
+        _ellipse(
+            eyes, cx + half * (ex * c - ey * s), cy + half * (ex * s + ey * c), 0.16 * half, 0.16 * half, 0.0
+        )
         if p["filler"]:
             fx, fy = cx + 0.5 * p["cell"] * n, cy - 0.25 * p["cell"] * n
             _ellipse(filler, fx, fy, 0.07 * half, 0.07 * half, 0.0)
@@ -459,16 +488,20 @@ def _sample_leopard(rng: np.random.Generator) -> tuple[Params, int]:
     cell = 1.0 / per_side
     spots = []
     for cx, cy, _ in _motif_grid(rng, per_side, 0.3):
-        spots.append({
-            "x": cx,
-            "y": cy,
-            "radius": cell * float(rng.uniform(0.22, 0.34)),
-            "aspect": float(rng.uniform(0.65, 1.0)),
-            "tilt": float(rng.uniform(0, math.pi)),
-            "wobble": [(float(rng.uniform(0, 0.12)), float(rng.uniform(0, 2 * math.pi))) for _ in range(3)],
-            "arcs": sorted(float(v) for v in rng.uniform(0, 1, size=2 * int(rng.integers(2, 4)))),
-            "rim": float(rng.uniform(0.22, 0.38)),
-        })
+        spots.append(
+            {
+                "x": cx,
+                "y": cy,
+                "radius": cell * float(rng.uniform(0.22, 0.34)),
+                "aspect": float(rng.uniform(0.65, 1.0)),
+                "tilt": float(rng.uniform(0, math.pi)),
+                "wobble": [
+                    (float(rng.uniform(0, 0.12)), float(rng.uniform(0, 2 * math.pi))) for _ in range(3)
+                ],
+                "arcs": sorted(float(v) for v in rng.uniform(0, 1, size=2 * int(rng.integers(2, 4)))),
+                "rim": float(rng.uniform(0.22, 0.38)),
+            }
+        )
     return {"spots": spots}, 3
 
 
@@ -583,16 +616,22 @@ def _cloth_grain(seed: int, index: int, size: int, weave: str) -> NDArray[np.flo
     cols = rng.normal(0.0, 1.0, (1, size)).astype(np.float32)
     fibre = rng.normal(0.0, 1.0, (size, size)).astype(np.float32)
     coarse = max(2, size // 24)
-    slub = cv2.resize(rng.normal(0.0, 1.0, (coarse, coarse)).astype(np.float32), (size, size),
-                      interpolation=cv2.INTER_CUBIC)
+    slub = cv2.resize(
+        rng.normal(0.0, 1.0, (coarse, coarse)).astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC
+    )
     return (0.45 * rows + 0.45 * cols + 0.35 * structure + 0.4 * fibre + 0.35 * slub).astype(np.float32)
 
 
-def _colourise(weights: Weights, palette: NDArray[np.float32], grain: NDArray[np.float32]) -> NDArray[np.uint8]:
-    rgb = np.tensordot(weights, palette, axes=(0, 0))  # (H, W, 3)
+def _colourise(
+    weights: Weights, palette: NDArray[np.float32], grain: NDArray[np.float32]
+) -> NDArray[np.uint8]:
+    # Plain einsum (no BLAS): small matmuls through a threaded BLAS are slow on a busy machine.
+    rgb = np.einsum("khw,kc->hwc", weights, palette, optimize=False)
     g = grain[..., None]
-    rgb = rgb * (1.0 + 0.045 * g) + 3.0 * g  # mostly multiplicative, a little additive so dark cloth shows it
-    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+    # mostly multiplicative, a little additive so that dark cloth shows its grain too
+    rgb = rgb * (1.0 + np.float32(0.045) * g) + np.float32(3.0) * g
+    np.rint(rgb, out=rgb)
+    return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
 # ---------------------------------------------------------------------------------------------

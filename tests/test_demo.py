@@ -1,85 +1,265 @@
-"""The procedural demo catalogue: deterministic, named like the house's files, colourways share geometry."""
+"""Tests for the procedural demo catalogue generator (swatch.demo)."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
+import pytest
 from PIL import Image
 
-from swatch.catalog.metadata import parse_filename
-from swatch.demo import generate_demo_catalogue, main
+from swatch import demo
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SMALL = {"designs": 12, "colourways": 3, "size": 96, "seed": 7}
+CLEAN_NAME = re.compile(r"^(AW|SS)\d\d - [A-Z]+(?: [A-Z]+)* - KM\d{5}-\d+\.jpg$")
+ANY_NAME = re.compile(r"^(?P<season>.+?)\s+-\s+(?P<quality>.+?)\s+-\s+(?P<design>KM\d{5})-(?P<cw>\d+)\.jpg$")
 
 
-def _files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict]]:
+    out = tmp_path_factory.mktemp("demo")
+    meta_path = demo.generate_demo_catalogue(out, progress=False, **SMALL)
+    return meta_path, json.loads(meta_path.read_text(encoding="utf-8"))
 
 
-def test_same_arguments_give_identical_bytes(tmp_path):
-    generate_demo_catalogue(tmp_path / "a", designs=6, colourways=2, size=64, seed=5, progress=False)
-    generate_demo_catalogue(tmp_path / "b", designs=6, colourways=2, size=64, seed=5, progress=False)
-    assert _files(tmp_path / "a") == _files(tmp_path / "b")
-    generate_demo_catalogue(tmp_path / "c", designs=6, colourways=2, size=64, seed=6, progress=False)
-    assert _files(tmp_path / "a") != _files(tmp_path / "c")
+def _rgb(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.float64)
 
 
-def test_counts_names_and_metadata_schema(tmp_path):
-    meta_path = generate_demo_catalogue(tmp_path, designs=12, colourways=3, size=96, seed=1, progress=False)
-    meta = json.loads(meta_path.read_text())
-    images = sorted(p for p in tmp_path.iterdir() if p.suffix == ".jpg")
-    assert len(images) == 36 and set(meta) == {p.name for p in images}
-    families = set()
-    for name, rec in meta.items():
-        with Image.open(tmp_path / name) as im:
-            assert im.mode == "RGB" and im.size == (96, 96)
-        assert rec["season"][:2] == "20" and rec["season"][-2:] in ("AW", "SS")
-        assert sum(p for _, p in rec["features"]) == 100
-        parsed = parse_filename(name)
-        assert parsed is not None, name
-        assert (parsed.design, parsed.season, parsed.colourway) == (rec["design"], rec["season"], rec["colourway"])
-        families.add(rec["pattern_family"])
-    assert len(families) >= 6  # stripes, checks, plaids, dots, herringbone, houndstooth, florals, paisleys...
+def _affine_fit(a: np.ndarray, b: np.ndarray) -> float:
+    """R^2 of predicting image b's colours from an affine function of image a's colours, pixel by pixel.
+
+    Same geometry in different colours is (up to texture and JPEG noise) such an affine map; unrelated
+    geometry is not.
+    """
+    x = np.c_[a.reshape(-1, 3), np.ones(a.shape[0] * a.shape[1])]
+    y = b.reshape(-1, 3)
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    residual = ((y - x @ coef) ** 2).sum()
+    total = ((y - y.mean(axis=0)) ** 2).sum()
+    return float(1.0 - residual / total)
 
 
-def _edges(path: Path) -> np.ndarray:
-    grey = cv2.cvtColor(np.asarray(Image.open(path).convert("RGB")), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    return np.abs(cv2.Laplacian(cv2.GaussianBlur(grey, (3, 3), 0), cv2.CV_32F)).ravel()
+def _season_from_name(token: str) -> str:
+    letters = re.sub(r"[^A-Z]", "", token.upper())
+    digits = re.sub(r"\D", "", token)
+    return f"20{digits}-{letters}"
 
 
-def test_colourways_share_geometry_but_not_colours(tmp_path):
-    meta = json.loads(generate_demo_catalogue(tmp_path, designs=8, colourways=2, size=128, seed=2,
-                                              progress=False).read_text())
-    by_design: dict[str, list[str]] = {}
-    for name, rec in meta.items():
-        by_design.setdefault(rec["design"], []).append(name)
-    same, other = [], []
-    designs = sorted(by_design)
-    for i, code in enumerate(designs):
-        a, b = sorted(by_design[code])
-        mean_a = np.asarray(Image.open(tmp_path / a)).reshape(-1, 3).mean(0)
-        mean_b = np.asarray(Image.open(tmp_path / b)).reshape(-1, 3).mean(0)
-        assert np.abs(mean_a - mean_b).max() > 8, f"colourways of {code} look the same colour"
-        same.append(np.corrcoef(_edges(tmp_path / a), _edges(tmp_path / b))[0, 1])
-        c = sorted(by_design[designs[(i + 1) % len(designs)]])[0]
-        other.append(np.corrcoef(_edges(tmp_path / a), _edges(tmp_path / c))[0, 1])
-    assert np.median(same) > 0.5
-    assert np.median(same) > np.median(other) + 0.3
+def test_counts_files_and_metadata_schema(catalogue: tuple[Path, dict[str, dict]]) -> None:
+    meta_path, meta = catalogue
+    assert meta_path.name == "image_metadata_map.json"
+    out = meta_path.parent
+    jpgs = {p.name for p in out.iterdir() if p.suffix == ".jpg"}
+    assert len(meta) == SMALL["designs"] * SMALL["colourways"]
+    assert jpgs == set(meta)
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]  # atomic writes leave no temp files
+    text = meta_path.read_text(encoding="utf-8")
+    assert text.strip() == json.dumps(meta, sort_keys=True, indent=1)
+
+    keys = {"design", "season", "quality", "features", "colourway", "pattern_family", "palette"}
+    for name, entry in meta.items():
+        assert set(entry) == keys, name
+        assert re.fullmatch(r"KM\d{5}", entry["design"])
+        assert re.fullmatch(r"20(22|23|24)-(AW|SS)", entry["season"])
+        assert entry["quality"] == entry["quality"].title()
+        assert entry["quality"].upper() in demo.QUALITIES
+        assert entry["colourway"] in {str(c) for c in range(1, SMALL["colourways"] + 1)}
+        assert entry["pattern_family"] in demo.FAMILIES
+        assert entry["palette"] in demo.PALETTES
+        features = entry["features"]
+        assert sum(pct for _, pct in features) == 100
+        assert all(code in demo.FIBRES and isinstance(pct, int) and pct > 0 for code, pct in features)
+        assert entry["design"] in name
 
 
-def test_cli_refuses_bad_arguments_and_writes_good_ones(tmp_path, capsys):
-    assert main(["--out", str(tmp_path / "x"), "--designs", "0"]) == 2
-    assert "error" in capsys.readouterr().err
-    assert not (tmp_path / "x" / "image_metadata_map.json").exists()
-    assert main(["--out", str(tmp_path / "y"), "--designs", "notanumber"]) == 2
+def test_designs_colourways_and_palette_ground_truth(catalogue: tuple[Path, dict[str, dict]]) -> None:
+    _, meta = catalogue
+    by_design: dict[str, list[dict]] = {}
+    for entry in meta.values():
+        by_design.setdefault(entry["design"], []).append(entry)
+    assert sorted(by_design) == [f"KM{10001 + i}" for i in range(SMALL["designs"])]
+    for entries in by_design.values():
+        assert sorted(e["colourway"] for e in entries) == ["1", "2", "3"]
+        for field in ("season", "quality", "features", "pattern_family"):
+            assert len({json.dumps(e[field]) for e in entries}) == 1, field
+        assert len({e["palette"] for e in entries}) == len(entries)  # colourways differ in palette
+    # every family appears in a 12-design catalogue, and palettes are shared between designs
+    assert {e["pattern_family"] for e in meta.values()} == set(demo.FAMILIES)
+    designs_per_palette: dict[str, set[str]] = {}
+    for e in meta.values():
+        designs_per_palette.setdefault(e["palette"], set()).add(e["design"])
+    assert max(len(v) for v in designs_per_palette.values()) >= 3
+
+
+def test_messy_names_map_to_correct_metadata(catalogue: tuple[Path, dict[str, dict]]) -> None:
+    _, meta = catalogue
+    messy = [name for name in meta if not CLEAN_NAME.match(name)]
+    assert messy, "expected a few deliberately messy file names"
+    assert any("  " in name for name in messy)
+    assert any(re.match(r"^(AW|SS)-\d\d ", name) for name in messy)
+    assert any(re.match(r"^\d\d (AW|SS) ", name) for name in messy)
+    for name, entry in meta.items():
+        m = ANY_NAME.match(name)
+        assert m, name
+        assert _season_from_name(m["season"]) == entry["season"], name
+        assert " ".join(m["quality"].split()).title() == entry["quality"], name
+        assert m["design"] == entry["design"] and m["cw"] == entry["colourway"], name
+
+
+def test_every_image_is_rgb_jpeg_of_requested_size(catalogue: tuple[Path, dict[str, dict]]) -> None:
+    meta_path, meta = catalogue
+    for name in meta:
+        with Image.open(meta_path.parent / name) as im:
+            assert im.format == "JPEG"
+            assert im.mode == "RGB"
+            assert im.size == (SMALL["size"], SMALL["size"])
+
+
+def test_colourways_share_geometry_but_not_colour(catalogue: tuple[Path, dict[str, dict]]) -> None:
+    meta_path, meta = catalogue
+    names = sorted(meta)
+    pixels = {n: _rgb(meta_path.parent / n) for n in names}
+    fit: dict[tuple[str, str], float] = {}
+    for a, b in itertools.combinations(names, 2):
+        fit[a, b] = fit[b, a] = max(_affine_fit(pixels[a], pixels[b]), _affine_fit(pixels[b], pixels[a]))
+    sibling_fits, other_fits = [], []
+    for a in names:
+        best = max((b for b in names if b != a), key=lambda b: fit[a, b])
+        assert meta[best]["design"] == meta[a]["design"], f"{a} best matches {best}"
+    for a, b in itertools.combinations(names, 2):
+        (sibling_fits if meta[a]["design"] == meta[b]["design"] else other_fits).append(fit[a, b])
+        if meta[a]["design"] == meta[b]["design"]:
+            mean_a, mean_b = pixels[a].reshape(-1, 3).mean(0), pixels[b].reshape(-1, 3).mean(0)
+            assert np.linalg.norm(mean_a - mean_b) > 10.0, (a, b)
+    assert np.mean(sibling_fits) > 0.6
+    assert np.mean(other_fits) < 0.1
+
+
+def test_same_palette_images_are_closer_in_colour(catalogue: tuple[Path, dict[str, dict]]) -> None:
+    meta_path, meta = catalogue
+    means = {n: _rgb(meta_path.parent / n).reshape(-1, 3).mean(0) for n in meta}
+    same, different = [], []
+    for a, b in itertools.combinations(meta, 2):
+        if meta[a]["design"] == meta[b]["design"]:
+            continue
+        dist = float(np.linalg.norm(means[a] - means[b]))
+        (same if meta[a]["palette"] == meta[b]["palette"] else different).append(dist)
+    assert same and np.mean(same) < 0.6 * np.mean(different)
+
+
+def test_deterministic_and_prefix_stable(tmp_path: Path, catalogue: tuple[Path, dict[str, dict]]) -> None:
+    meta_path, meta = catalogue
+    again = demo.generate_demo_catalogue(tmp_path / "again", progress=False, **SMALL)
+    assert again.read_bytes() == meta_path.read_bytes()
+    for name in meta:
+        assert (tmp_path / "again" / name).read_bytes() == (meta_path.parent / name).read_bytes(), name
+    # design i does not depend on how many designs were asked for
+    fewer = demo.generate_demo_catalogue(tmp_path / "fewer", progress=False, **{**SMALL, "designs": 2})
+    for name in json.loads(fewer.read_text(encoding="utf-8")):
+        assert (tmp_path / "fewer" / name).read_bytes() == (meta_path.parent / name).read_bytes(), name
+
+
+def test_other_seed_gives_other_catalogue(tmp_path: Path, catalogue: tuple[Path, dict[str, dict]]) -> None:
+    meta_path, _ = catalogue
+    other = demo.generate_demo_catalogue(tmp_path, progress=False, **{**SMALL, "designs": 2, "seed": 8})
+    assert other.read_bytes() != meta_path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"designs": 0}, {"colourways": 0}, {"colourways": len(demo.PALETTES) + 1}, {"size": 8}, {"seed": -1}],
+)
+def test_function_rejects_bad_arguments(tmp_path: Path, kwargs: dict[str, int]) -> None:
+    with pytest.raises(ValueError):
+        demo.generate_demo_catalogue(tmp_path, progress=False, **kwargs)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--designs", "0"],
+        ["--colourways", "0"],
+        ["--size", "10"],
+        ["--designs", "many"],
+        ["--seed", "-3"],
+        ["--bogus"],
+        None,  # --out missing
+    ],
+)
+def test_cli_exits_2_with_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str] | None
+) -> None:
+    full = [] if argv is None else ["--out", str(tmp_path / "cat"), *argv]
+    assert demo.main(full) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "error" in lines[0]
+    assert not (tmp_path / "cat" / "image_metadata_map.json").exists()
+
+
+def test_cli_main_writes_catalogue(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "cat"
+    argv = [
+        "--out",
+        str(out),
+        "--designs",
+        "3",
+        "--colourways",
+        "2",
+        "--size",
+        "48",
+        "--seed",
+        "1",
+        "--no-progress",
+    ]
+    assert demo.main(argv) == 0
+    meta_path = out / "image_metadata_map.json"
+    assert capsys.readouterr().out.strip() == f"wrote 6 images and {meta_path}"
+    assert len(json.loads(meta_path.read_text(encoding="utf-8"))) == 6
+
+
+def test_cli_as_module_subprocess(tmp_path: Path) -> None:
+    out = tmp_path / "cat"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    cmd = [
+        sys.executable,
+        "-m",
+        "swatch.demo",
+        "--out",
+        str(out),
+        "--designs",
+        "2",
+        "--colourways",
+        "2",
+        "--size",
+        "48",
+    ]
     done = subprocess.run(
-        [sys.executable, "-m", "swatch.demo", "--out", str(tmp_path / "z"), "--designs", "2", "--colourways", "2",
-         "--size", "48", "--no-progress"],
-        capture_output=True, text=True, timeout=120,
+        cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert "wrote 4 images" in done.stdout
-    assert len(list((tmp_path / "z").glob("*.jpg"))) == 4
+    assert done.stdout.strip() == f"wrote 4 images and {out / 'image_metadata_map.json'}"
+    assert len(list(out.glob("*.jpg"))) == 4
+    bad = subprocess.run(
+        [*cmd[:3], "--out", str(out), "--designs", "0"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert len(bad.stderr.strip().splitlines()) == 1

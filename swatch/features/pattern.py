@@ -7,6 +7,7 @@ import json
 import os
 import threading
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,29 @@ from swatch.features.backbone import fuse_batchnorm, load_backbone, weights_sha2
 from swatch.features.base import Extractor, l2_normalise, register
 
 HEAD = "head"  # the 1280-channel conv head; integers name stages of model.blocks
-VIEWS = ("id", "rot90", "hflip")
-COLOUR_MODES = ("grey-eq", "grey", "rgb")
+TURNS = ("id", "rot90", "hflip")
+COLOUR_MODES = ("rgb", "grey-eq", "grey")
 CENTRES_DIR = Path(__file__).resolve().parent / "centres"
 _CENTRE_CACHE: dict[str, np.ndarray] = {}
 _CENTRE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class View:
+    """One test-time view of an image: colour mode, turn and input side. Written `colour[/turn][@side]`."""
+
+    colour: str
+    turn: str
+    side: int
+
+    @classmethod
+    def parse(cls, spec: str, side: int) -> View:
+        body, _, size = spec.partition("@")
+        colour, _, turn = body.partition("/")
+        view = cls(colour, turn or "id", int(size) if size else side)
+        if view.colour not in COLOUR_MODES or view.turn not in TURNS or not 32 <= view.side <= 1024:
+            raise ValueError(f"bad view {spec!r}: colour one of {COLOUR_MODES}, turn one of {TURNS}, side 32..1024")
+        return view
 
 
 def gem(x: torch.Tensor, p: float = 3.0, eps: float = 1e-6) -> torch.Tensor:
@@ -57,7 +76,8 @@ def trim_backdrop(arr: np.ndarray, tol: int = 18, margin: float = 0.03) -> np.nd
 
 
 class PatternExtractor(Extractor):
-    """Grey-level input (so colourways look alike), GeM-pooled stage outputs averaged over 90-degree turns,
+    """GeM-pooled stage outputs of an ImageNet EfficientNet-Lite, averaged over test-time views (by default the
+    picture in colour plus a grey, contrast-equalised, 90-degree-turned copy, so colourways and turns look alike),
     each layer L2-normalised and centred on a fixed mean (of the procedural demo catalogue), then concatenated."""
 
     name = "pattern"
@@ -68,8 +88,7 @@ class PatternExtractor(Extractor):
         size: int = 224,
         layers: tuple[int | str, ...] = (3, 4, 5, 6, HEAD),
         gem_p: float = 1.0,
-        views: tuple[str, ...] = ("id", "rot90"),
-        colour: str = "grey-eq",
+        views: tuple[str, ...] = ("rgb", "grey-eq/rot90"),
         trim: bool = True,
         centre: bool = True,
         threads: int = 0,
@@ -78,17 +97,15 @@ class PatternExtractor(Extractor):
         self.size = int(size)
         self.layers = tuple(int(x) if isinstance(x, str) and x.isdigit() else x for x in layers)
         self.gem_p = float(gem_p)
-        self.views = tuple(views)
-        self.colour = colour
+        self.views = tuple(str(v) for v in views)
         self.trim = bool(trim)
         self.centre = bool(centre)
-        if not self.views or any(v not in VIEWS for v in self.views):
-            raise ValueError(f"views must be drawn from {', '.join(VIEWS)}")
-        if colour not in COLOUR_MODES:
-            raise ValueError(f"colour must be one of {', '.join(COLOUR_MODES)}")
+        if not self.views:
+            raise ValueError("at least one view is needed")
+        self._views = [View.parse(v, self.size) for v in self.views]
         if not self.layers or any(x != HEAD and not isinstance(x, int) for x in self.layers):
             raise ValueError("layers must be stage numbers or 'head'")
-        self.decode_side = self.size
+        self.decode_side = max(v.side for v in self._views)
         if threads:
             torch.set_num_threads(threads)
         # folded batch norms and channels-last run this depthwise network about 3x faster on the CPU
@@ -104,7 +121,7 @@ class PatternExtractor(Extractor):
         m: Any = self.model
         x = m.bn1(m.conv_stem(x))
         wanted = {layer for layer in self.layers if layer != HEAD}
-        last = max(wanted, default=-1) if HEAD not in self.layers else len(m.blocks) - 1
+        last = len(m.blocks) - 1 if HEAD in self.layers else max(int(w) for w in wanted)
         outs: dict[int | str, torch.Tensor] = {}
         for i, block in enumerate(m.blocks):
             if i > last:
@@ -117,36 +134,40 @@ class PatternExtractor(Extractor):
         return [outs[layer] for layer in self.layers]
 
     def _pooled(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Per layer: (N, C) pooled, L2-normalised, summed over the views, normalised again."""
-        n = x.shape[0]
-        batch = torch.cat([_view(x, v) for v in self.views]) if len(self.views) > 1 else _view(x, self.views[0])
-        parts = []
-        for out in self._layer_outputs(batch.contiguous(memory_format=torch.channels_last)):
-            pooled = torch.nn.functional.normalize(gem(out, self.gem_p), dim=1)
-            parts.append(torch.nn.functional.normalize(pooled.reshape(len(self.views), n, -1).sum(0), dim=1))
-        return parts
+        """Per layer: (N, C) GeM-pooled and L2-normalised."""
+        outs = self._layer_outputs(x.contiguous(memory_format=torch.channels_last))
+        return [torch.nn.functional.normalize(gem(o, self.gem_p), dim=1) for o in outs]
 
     def layer_rows(self, images: list[Image.Image]) -> np.ndarray:
-        """Rows before centring: per-layer unit blocks, concatenated ((n, dim), each block of unit length)."""
-        x = self.preprocess(images)
+        """Rows before centring: per layer, the views' pooled vectors summed and renormalised; concatenated."""
+        arrays = [np.asarray(img, dtype=np.uint8) for img in images]
+        if self.trim:
+            arrays = [trim_backdrop(a) for a in arrays]
+        total: list[torch.Tensor] | None = None
         with torch.inference_mode():
-            return torch.cat(self._pooled(x), dim=1).numpy()
+            for view in self._views:
+                parts = self._pooled(self.preprocess(arrays, view))
+                total = parts if total is None else [t + p for t, p in zip(total, parts, strict=True)]
+            assert total is not None
+            return torch.cat([torch.nn.functional.normalize(t, dim=1) for t in total], dim=1).numpy()
 
     # -- public ---------------------------------------------------------------------------------------
-    def preprocess(self, images: list[Image.Image]) -> torch.Tensor:
-        """(N, 3, size, size) channels-last tensor, mean = std = 0.5, in the extractor's colour mode."""
-        batch = np.empty((len(images), self.size, self.size, 3), dtype=np.uint8)
-        for i, img in enumerate(images):
-            arr = np.asarray(img, dtype=np.uint8)
-            if self.trim:
-                arr = trim_backdrop(arr)
-            arr = cv2.resize(arr, (self.size, self.size), interpolation=cv2.INTER_AREA)
-            if self.colour != "rgb":
-                g = cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY)
-                if self.colour == "grey-eq":
+    @staticmethod
+    def preprocess(arrays: list[np.ndarray], view: View) -> torch.Tensor:
+        """(N, 3, side, side) channels-last tensor for one view, scaled to mean = std = 0.5."""
+        batch = np.empty((len(arrays), view.side, view.side, 3), dtype=np.uint8)
+        for i, arr in enumerate(arrays):
+            small = cv2.resize(arr, (view.side, view.side), interpolation=cv2.INTER_AREA)
+            if view.colour != "rgb":
+                g = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+                if view.colour == "grey-eq":
                     g = cv2.equalizeHist(g)  # colourways differ in contrast too: spread the grey levels
-                arr = np.repeat(g[:, :, None], 3, axis=2)
-            batch[i] = arr
+                small = np.repeat(g[:, :, None], 3, axis=2)
+            if view.turn == "rot90":
+                small = np.rot90(small)
+            elif view.turn == "hflip":
+                small = small[:, ::-1]
+            batch[i] = small
         tensor = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
         return (tensor / 127.5 - 1.0).contiguous(memory_format=torch.channels_last)
 
@@ -157,7 +178,7 @@ class PatternExtractor(Extractor):
 
     def finish(self, rows: np.ndarray) -> np.ndarray:
         """Centre each layer block on the fixed mean, renormalise it, and make the whole row unit length."""
-        out = np.empty_like(rows, dtype=np.float32)
+        out = np.empty(rows.shape, dtype=np.float32)
         start = 0
         for d in self.layer_dims:
             out[:, start:start + d] = l2_normalise(rows[:, start:start + d] - self._mean[start:start + d])
@@ -167,20 +188,11 @@ class PatternExtractor(Extractor):
     def params(self) -> dict[str, Any]:
         return {
             "backbone": self.backbone_name, "size": self.size, "layers": [str(x) for x in self.layers],
-            "gem_p": self.gem_p, "views": list(self.views), "colour": self.colour, "trim": self.trim,
-            "centre": self.centre,
+            "gem_p": self.gem_p, "views": list(self.views), "trim": self.trim, "centre": self.centre,
         }
 
     def weights_hash(self) -> str | None:
         return weights_sha256(self.backbone_name)
-
-
-def _view(x: torch.Tensor, view: str) -> torch.Tensor:
-    if view == "rot90":
-        return torch.rot90(x, 1, dims=(2, 3))
-    if view == "hflip":
-        return torch.flip(x, dims=[3])
-    return x
 
 
 # -- the fixed centre: mean row of the procedural demo catalogue ---------------------------------------

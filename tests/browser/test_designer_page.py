@@ -314,3 +314,86 @@ def test_training_page_makes_clusters_and_the_main_page_shows_them(page, shot) -
     page.wait_for_function("document.querySelector('#cat-grid').getAttribute('aria-busy') === 'false'")
     assert tile_count(page) == size
     assert page.text_content("#cat-count") == f"{size} design{'s' if size != 1 else ''}"
+
+
+def use_token(page, token: str) -> None:  # type: ignore[no-untyped-def]
+    page.fill("#token", token)
+    page.click("#token-form button")
+
+
+def move_attempt(page, version: str) -> int:  # type: ignore[no-untyped-def]
+    """Click "Move selected", wait until the page has shown the answer; returns the HTTP status."""
+    with page.expect_response(lambda r: r.url.endswith(f"/api/clusters/{version}/move")) as info:
+        page.click("#fix-move")
+    page.wait_for_function("document.querySelector('#fix-result').dataset.kind")
+    return int(info.value.status)
+
+
+def test_moving_designs_by_hand_is_recorded(page, shot, live_server) -> None:  # type: ignore[no-untyped-def]
+    from swatch.catalog.clusters import effective_clusters
+
+    version = make_cluster_version(page, k=4)
+    db = Catalog(live_server.data_dir / "catalog.db")
+    before = effective_clusters(db, version)
+    sizes = [sum(1 for c in before.values() if c == k) for k in range(4)]
+    source = max(range(4), key=sizes.__getitem__)
+    target = next(k for k in range(4) if k != source)
+    # pick the set and its largest cluster: its members show as thumbnails with alt text
+    page.wait_for_selector(f"#fix-version option[value='{version}']", state="attached")
+    if page.input_value("#fix-version") != version:
+        page.select_option("#fix-version", version)
+    page.wait_for_selector(f"#fix-cluster option[value='{source}']", state="attached")
+    with page.expect_response(lambda r: f"/api/clusters/{version}?" in r.url and f"cluster={source}" in r.url):
+        page.select_option("#fix-cluster", str(source))
+    page.wait_for_function(f"document.querySelectorAll('#fix-members .pick').length === {sizes[source]}")
+    alts = page.eval_on_selector_all("#fix-members .pick img", "imgs => imgs.map(i => i.alt)")
+    assert all(re.match(r"KM\d{5} colourway \d, ", alt) for alt in alts)
+    assert page.is_disabled("#fix-move")
+    # select two designs: one by mouse, one from the keyboard (Tab to its checkbox, Space)
+    tiles = page.locator("#fix-members .pick")
+    tiles.nth(0).click()
+    tiles.nth(0).locator("input").focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    chosen = {int(tiles.nth(i).get_attribute("data-id")) for i in (0, 1)}
+    assert page.text_content("#fix-count") == "2 designs selected."
+    assert page.locator("#fix-members .pick.on").count() == 2
+    page.select_option("#fix-target", str(target))
+    # no token, then a wrong one: clear messages and nothing written
+    use_token(page, "")
+    assert move_attempt(page, version) == 401
+    assert "needs the admin token" in page.text_content("#fix-result")
+    use_token(page, "not-the-token")
+    assert move_attempt(page, version) == 403
+    assert "refused" in page.text_content("#fix-result")
+    assert db.connect().execute("SELECT COUNT(*) FROM cluster_moves WHERE version = ?", (version,)).fetchone()[0] == 0
+    # with the token the move is made, recorded with who and when, and the page refreshes
+    use_token(page, ADMIN_TOKEN)
+    page.fill("#fix-by", "Mia")
+    assert move_attempt(page, version) == 200
+    assert page.get_attribute("#fix-result", "data-kind") == "ok"
+    assert page.text_content("#fix-result").startswith(f"Moved 2 designs from cluster {source} to cluster {target}")
+    rows = db.connect().execute(
+        "SELECT image_id, from_cluster, to_cluster, moved_by, moved_at FROM cluster_moves WHERE version = ?",
+        (version,)).fetchall()
+    assert {r[0] for r in rows} == chosen and len(rows) == 2
+    assert all(r[1:4] == (source, target, "Mia") and r[4] for r in rows)
+    after = effective_clusters(db, version)
+    assert all(after[i] == target for i in chosen)
+    assert {i: c for i, c in after.items() if i not in chosen} == {i: c for i, c in before.items() if i not in chosen}
+    page.wait_for_function(f"document.querySelectorAll('#fix-members .pick').length === {sizes[source] - 2}")
+    left = {int(x) for x in page.eval_on_selector_all("#fix-members .pick", "els => els.map(e => e.dataset.id)")}
+    assert not left & chosen
+    assert page.text_content(f"#fix-cluster option[value='{source}']").startswith(f"Cluster {source} · {sizes[source] - 2} designs")
+    page.wait_for_selector(f"#cluster-table tr:has(a[href='/api/clusters/{version}/export.csv']) td:nth-child(5):text-is('2')")
+    page.wait_for_function("document.querySelectorAll('#moves-table tbody tr[data-id]').length === 2")
+    history = page.eval_on_selector_all("#moves-table tbody tr", "rs => rs.map(r => [Number(r.dataset.id), "
+                                        "[...r.cells].slice(2).map(c => c.textContent)])")
+    assert {i for i, _ in history} == chosen
+    assert all(cells == [f"cluster {source}", f"cluster {target}", "Mia"] for _, cells in history)
+    shot("14-cluster-moves", show="#moves-table")
+    # the moved designs now show in the target cluster, marked as moved by hand
+    page.select_option("#fix-cluster", str(target))
+    page.wait_for_function(f"document.querySelectorAll('#fix-members .pick').length === {sizes[target] + 2}")
+    marked = page.eval_on_selector_all("#fix-members .pick:has(.tag)", "els => els.map(e => Number(e.dataset.id))")
+    assert set(marked) == chosen
