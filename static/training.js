@@ -287,7 +287,8 @@ async function loadMoves() {
   body.replaceChildren(...(rows.length ? rows.map((r) => {
     const img = fix.known.get(r.image_id) || { id: r.image_id, filename: `design #${r.image_id}` };
     return h("tr", { dataset: { id: r.image_id } }, h("td", {}, `${day(r.moved_at)} UTC`),
-      h("td", {}, h("img", { class: "mini", src: thumbUrl(img), alt: "", width: 32, height: 32 }), describe(img)),
+      h("td", {}, h("span", { class: "design-cell" },
+        h("img", { class: "mini", src: thumbUrl(img), alt: "", width: 32, height: 32 }), describe(img))),
       h("td", {}, `cluster ${r.from}`), h("td", {}, `cluster ${r.to}`), h("td", {}, r.moved_by || ""));
   }) : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No moves yet in this set."))]));
 }

@@ -391,6 +391,7 @@ def test_moving_designs_by_hand_is_recorded(page, shot, live_server) -> None:  #
                                         "[...r.cells].slice(2).map(c => c.textContent)])")
     assert {i for i, _ in history} == chosen
     assert all(cells == [f"cluster {source}", f"cluster {target}", "Mia"] for _, cells in history)
+    page.wait_for_selector("#toast.show", state="detached")  # the screenshot shows the page, not the toast
     shot("14-cluster-moves", show="#moves-table")
     # the moved designs now show in the target cluster, marked as moved by hand
     page.select_option("#fix-cluster", str(target))
