@@ -265,8 +265,8 @@ class RGBHistogram(Extractor):
 #: config name -> model -> factory. "plain" is DESIGN.md's reference approach; "default" the shipped models.
 CONFIGS: dict[str, dict[str, Callable[[], Extractor]]] = {
     "plain": {
-        "pattern": lambda: get_extractor("pattern", layers=("head",), gem_p=1.0, views=("id",), colour="rgb",
-                                         trim=False, centre=False),
+        "pattern": lambda: get_extractor("pattern", layers=("head",), gem_p=1.0, views=("rgb",), trim=False,
+                                         centre=False),
         "color": RGBHistogram,
     },
     "default": {"pattern": lambda: get_extractor("pattern"), "color": lambda: get_extractor("color")},

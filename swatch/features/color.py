@@ -77,13 +77,14 @@ def soft_histogram(lab: np.ndarray, weights: np.ndarray, bins: tuple[int, int, i
 
 class ColorExtractor(Extractor):
     """A perceptual colour distribution: a soft CIELAB histogram, studio backdrop suppressed, centre-weighted,
-    mapped by a power (0.5: Hellinger, so cosine is the Bhattacharyya overlap of the two distributions)."""
+    mapped by a power before cosine (0.5 would make cosine the Bhattacharyya overlap; 0.75 lets the main colours
+    weigh a little more, which matched base-colour labels better)."""
 
     name = "color"
     decode_side = 128
 
-    def __init__(self, bins: tuple[int, int, int] = (5, 9, 9), side: int = 64, background: bool = True,
-                 centre_sigma: float = 0.4, power: float = 0.5):
+    def __init__(self, bins: tuple[int, int, int] = (5, 9, 9), side: int = 48, background: bool = True,
+                 centre_sigma: float = 0.4, power: float = 0.75):
         self.bins = tuple(int(b) for b in bins)
         if len(self.bins) != 3 or min(self.bins) < 2:
             raise ValueError("bins must be three integers >= 2")

@@ -1,4 +1,4 @@
-"""Pattern model: colour-blind EfficientNet-Lite embedding, multi-layer pooled, rotation-averaged and centred."""
+"""Pattern model: colourway-blind EfficientNet-Lite embedding, multi-layer pooled, view-averaged and centred."""
 
 from __future__ import annotations
 
@@ -29,20 +29,31 @@ _CENTRE_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class View:
-    """One test-time view of an image: colour mode, turn and input side. Written `colour[/turn][@side]`."""
+    """One test-time view of an image: colour mode, square crop (else squashed to a square), turn and input side.
+
+    Written `colour[/crop][/turn][@side]`, e.g. `rgb/crop` or `grey-eq/rot90@160`.
+    """
 
     colour: str
+    crop: bool
     turn: str
     side: int
 
     @classmethod
     def parse(cls, spec: str, side: int) -> View:
         body, _, size = spec.partition("@")
-        colour, _, turn = body.partition("/")
-        view = cls(colour, turn or "id", int(size) if size else side)
-        if view.colour not in COLOUR_MODES or view.turn not in TURNS or not 32 <= view.side <= 1024:
-            raise ValueError(f"bad view {spec!r}: colour one of {COLOUR_MODES}, turn one of {TURNS}, side 32..1024")
-        return view
+        colour, *tokens = body.split("/")
+        turns = [t for t in tokens if t != "crop"]
+        valid = colour in COLOUR_MODES and len(turns) <= 1 and set(turns) <= set(TURNS) and (not size or size.isdigit())
+        view_side = int(size) if size and size.isdigit() else side
+        if not valid or not 32 <= view_side <= 1024:
+            raise ValueError(f"bad view {spec!r}: colour[/crop][/turn][@side] with colour one of {COLOUR_MODES}, "
+                             f"turn one of {TURNS}, side 32..1024")
+        return cls(colour, "crop" in tokens, turns[0] if turns else "id", view_side)
+
+    def chunk(self) -> int:
+        """Images per forward pass: small batches stay in the CPU caches (4 at 224 px ran ~2x faster than 32)."""
+        return max(1, round(4 * (224 / self.side) ** 2))
 
 
 def gem(x: torch.Tensor, p: float = 3.0, eps: float = 1e-6) -> torch.Tensor:
@@ -53,22 +64,29 @@ def gem(x: torch.Tensor, p: float = 3.0, eps: float = 1e-6) -> torch.Tensor:
     return x.pow(p).mean(dim=(2, 3)).pow(1.0 / p)
 
 
-def trim_backdrop(arr: np.ndarray, tol: int = 18, margin: float = 0.03) -> np.ndarray:
+def trim_backdrop(arr: np.ndarray, tol: int = 18, margin: float = 0.03, probe: int = 64) -> np.ndarray:
     """Crop a plain studio backdrop around the subject: the box of pixels that differ from the border's colour.
 
-    Left as is when the border is not plain, or when the subject box would be under a tenth of the picture.
+    The box is found on a `probe`-pixel thumbnail and applied to the full picture. Left as is unless 80 % of the
+    border is one neutral (white, grey, black) colour, and when the subject box would be under a tenth of the picture.
     """
     h, w = arr.shape[:2]
-    border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]]).astype(np.int16)
+    scale = min(1.0, probe / max(h, w))
+    small = cv2.resize(arr, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA) \
+        if scale < 1.0 else arr
+    sh, sw = small.shape[:2]
+    border = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]]).astype(np.int16)
     ref = np.median(border, axis=0)
-    if np.mean(np.abs(border - ref).max(axis=1) < tol) < 0.5:
+    neutral = float(ref.max() - ref.min()) < 25  # white, grey or black: a backdrop, not a ground colour
+    if not neutral or np.mean(np.abs(border - ref).max(axis=1) < tol) < 0.8:
         return arr
-    fg = np.abs(arr.astype(np.int16) - ref).max(axis=2) > tol
+    fg = np.abs(small.astype(np.int16) - ref).max(axis=2) > tol
     rows = np.flatnonzero(fg.mean(axis=1) > 0.02)
     cols = np.flatnonzero(fg.mean(axis=0) > 0.02)
     if not len(rows) or not len(cols):
         return arr
-    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    y0, y1 = int(rows[0] * h / sh), int(np.ceil((rows[-1] + 1) * h / sh))
+    x0, x1 = int(cols[0] * w / sw), int(np.ceil((cols[-1] + 1) * w / sw))
     if (y1 - y0) * (x1 - x0) < 0.1 * h * w:
         return arr
     my, mx = int(margin * h), int(margin * w)
@@ -76,9 +94,12 @@ def trim_backdrop(arr: np.ndarray, tol: int = 18, margin: float = 0.03) -> np.nd
 
 
 class PatternExtractor(Extractor):
-    """GeM-pooled stage outputs of an ImageNet EfficientNet-Lite, averaged over test-time views (by default the
-    picture in colour plus a grey, contrast-equalised, 90-degree-turned copy, so colourways and turns look alike),
-    each layer L2-normalised and centred on a fixed mean (of the procedural demo catalogue), then concatenated."""
+    """Average-pooled stage outputs of an ImageNet EfficientNet-Lite, summed over test-time views, each layer
+    L2-normalised and centred on a fixed mean (of the procedural demo catalogue), then concatenated.
+
+    Default: backdrop trimmed, middle square; one view in colour at 224 px and one grey, contrast-equalised and
+    turned 90 degrees at 160 px, so colourways, turns and mirror images come out alike; stages 3-6 and the head.
+    """
 
     name = "pattern"
 
@@ -88,7 +109,7 @@ class PatternExtractor(Extractor):
         size: int = 224,
         layers: tuple[int | str, ...] = (3, 4, 5, 6, HEAD),
         gem_p: float = 1.0,
-        views: tuple[str, ...] = ("rgb", "grey-eq/rot90"),
+        views: tuple[str, ...] = ("rgb/crop", "grey-eq/crop/rot90@160"),
         trim: bool = True,
         centre: bool = True,
         threads: int = 0,
@@ -146,7 +167,9 @@ class PatternExtractor(Extractor):
         total: list[torch.Tensor] | None = None
         with torch.inference_mode():
             for view in self._views:
-                parts = self._pooled(self.preprocess(arrays, view))
+                step = view.chunk()
+                chunks = [self._pooled(self.preprocess(arrays[i:i + step], view)) for i in range(0, len(arrays), step)]
+                parts = [torch.cat(layer) for layer in zip(*chunks, strict=True)]
                 total = parts if total is None else [t + p for t, p in zip(total, parts, strict=True)]
             assert total is not None
             return torch.cat([torch.nn.functional.normalize(t, dim=1) for t in total], dim=1).numpy()
@@ -157,6 +180,10 @@ class PatternExtractor(Extractor):
         """(N, 3, side, side) channels-last tensor for one view, scaled to mean = std = 0.5."""
         batch = np.empty((len(arrays), view.side, view.side, 3), dtype=np.uint8)
         for i, arr in enumerate(arrays):
+            if view.crop:  # the middle square, so a portrait photo keeps the scale of its pattern
+                h, w = arr.shape[:2]
+                m = min(h, w)
+                arr = arr[(h - m) // 2:(h - m) // 2 + m, (w - m) // 2:(w - m) // 2 + m]
             small = cv2.resize(arr, (view.side, view.side), interpolation=cv2.INTER_AREA)
             if view.colour != "rgb":
                 g = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
