@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
+import functools
 import io
 import json
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
+
+from swatch.fsutil import atomic_write
 
 METADATA_FILE = "image_metadata_map.json"
 JPEG_QUALITY = 90
@@ -658,21 +658,6 @@ def _file_name(season: str, quality: str, design: str, colourway: int, messy: in
     return f"{season} - {quality} - {tail}"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _jpeg_bytes(rgb: NDArray[np.uint8]) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="JPEG", quality=JPEG_QUALITY)
@@ -688,6 +673,10 @@ def _validate(designs: int, colourways: int, size: int, seed: int) -> None:
         raise ValueError(f"size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {size}")
     if seed < 0:
         raise ValueError(f"seed must be non-negative, got {seed}")
+
+
+def _write_bytes(data: bytes, fh: IO[bytes]) -> None:
+    fh.write(data)
 
 
 def generate_demo_catalogue(
@@ -723,7 +712,7 @@ def generate_demo_catalogue(
                 messy = (file_no // 9) % 4 if file_no % 9 == 4 else None
                 name = _file_name(design.season, design.quality, design.code, cw, messy)
                 rgb = _colourise(weights, _palette_array(palette, design.slots), grain)
-                _atomic_write(out_dir / name, _jpeg_bytes(rgb))
+                atomic_write(out_dir / name, functools.partial(_write_bytes, _jpeg_bytes(rgb)), mode=0o644)
                 metadata[name] = {
                     "design": design.code,
                     "season": normalise_season(design.season),
@@ -739,7 +728,8 @@ def generate_demo_catalogue(
         if bar is not None:
             bar.close()
     meta_path = out_dir / METADATA_FILE
-    _atomic_write(meta_path, (json.dumps(metadata, sort_keys=True, indent=1) + "\n").encode("utf-8"))
+    text = (json.dumps(metadata, sort_keys=True, indent=1) + "\n").encode("utf-8")
+    atomic_write(meta_path, functools.partial(_write_bytes, text), mode=0o644)
     return meta_path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import threading
@@ -24,15 +23,6 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 class ImageError(ValueError):
     """An image that cannot be used, with a one-line reason a person can act on."""
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    """Content hash of a file, streamed."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def is_supported_name(name: str) -> bool:

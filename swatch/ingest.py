@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ from swatch.config import Settings
 from swatch.features.base import MODEL_NAMES, Extractor, get_extractor
 from swatch.features.store import FeatureStore, FeatureVersion
 from swatch.features.versions import BASE_MODELS, COMBINED, refresh_derived
-from swatch.images import ImageError, file_sha256, fit_within, is_supported_name, open_image
+from swatch.fsutil import atomic_write, file_sha256
+from swatch.images import ImageError, fit_within, is_supported_name, open_image
 
 METADATA_MAP = "image_metadata_map.json"
 
@@ -91,15 +91,7 @@ def write_thumbnail(img: Image.Image, sha256: str, folder: Path, side: int) -> s
     if dest.exists():
         return rel
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fit_within(img, side).save(fh, "JPEG", quality=85)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(dest, lambda fh: fit_within(img, side).save(fh, "JPEG", quality=85))
     return rel
 
 

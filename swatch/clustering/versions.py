@@ -24,8 +24,8 @@ from swatch.features.store import (
     FeatureStore,
     FeatureStoreError,
     FeatureVersion,
-    _fsync_dir,
 )
+from swatch.fsutil import fsync_dir
 
 MAX_K = 10_000
 MAX_NITER = 1_000
@@ -201,7 +201,7 @@ def save_version(
                     "files": {"centroids.npy": f"float32 {list(res.centroids.shape)}, row c = centroid of cluster c"},
                     "assignments": "catalog.db, table cluster_assignments (immutable); hand moves: cluster_moves"}
             _write(tmp / "info.json", lambda fh: fh.write(json.dumps(info, indent=1, sort_keys=True).encode()))
-            _fsync_dir(tmp)
+            fsync_dir(tmp)
             tx.execute(
                 "INSERT INTO cluster_versions(version, model, feature_version, k, params, metrics, created_at)"
                 " VALUES (?,?,?,?,?,?,?)",
@@ -218,7 +218,7 @@ def save_version(
                 os.rename(dest, root / f".orphan-{version}-{uuid.uuid4().hex[:8]}")
             os.rename(tmp, dest)
             target = dest
-            _fsync_dir(root)
+            fsync_dir(root)
     except BaseException:
         if target is not None and not cluster_version_exists(catalog, target.name):
             shutil.rmtree(target, ignore_errors=True)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import importlib
 from functools import lru_cache
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from swatch.fsutil import file_sha256
 
 # backbone name -> (timm architecture, python package, class holding get_model_file_path)
 BACKBONES: dict[str, tuple[str, str, str]] = {
@@ -37,11 +38,7 @@ def weights_path(name: str) -> Path:
 
 @lru_cache(maxsize=8)
 def weights_sha256(name: str) -> str:
-    digest = hashlib.sha256()
-    with open(weights_path(name), "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(weights_path(name))
 
 
 def load_backbone(name: str = "efficientnet_lite0") -> nn.Module:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from PIL import Image
 
 from swatch.features.backbone import fuse_batchnorm, load_backbone, weights_sha256
 from swatch.features.base import Extractor, l2_normalise, register
+from swatch.fsutil import atomic_write, write_json_atomic
 
 HEAD = "head"  # the 1280-channel conv head; integers name stages of model.blocks
 TURNS = ("id", "rot90", "hflip")
@@ -272,18 +271,10 @@ def _save_centre(path: Path, mean: np.ndarray, ex: PatternExtractor) -> None:
     """Write the centre and its info.json sidecar atomically; a read-only install just keeps it in memory."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp.npy")
-        with open(tmp, "wb") as fh:
-            np.save(fh, mean)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, lambda fh: np.save(fh, mean))
         info = {"extractor": "pattern", "params": ex.params(), "dim": ex.dim, "weights_sha256": ex.weights_hash(),
                 "source": {"demo_designs": CENTRE_DESIGNS, "colourways": CENTRE_COLOURWAYS, "seed": CENTRE_SEED}}
-        side = path.with_suffix(".json")
-        tmp_info = side.with_name(f".{side.name}.{uuid.uuid4().hex[:8]}.tmp")
-        tmp_info.write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
-        os.replace(tmp_info, side)
+        write_json_atomic(path.with_suffix(".json"), info)
     except OSError:
         pass
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from swatch.catalog.db import now_iso
+from swatch.fsutil import fsync_dir
 
 VERSION_RE = re.compile(r"^v[1-9][0-9]{0,5}$")
 MODEL_RE = re.compile(r"^[a-z][a-z+_-]{0,40}$")
@@ -46,25 +47,6 @@ def check_name(model: str, version: str) -> None:
         raise FeatureStoreError(f"invalid model name {model!r}")
     if not VERSION_RE.match(version):
         raise FeatureStoreError(f"invalid version {version!r}: versions are v1, v2, ...")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a temp file beside `path`, fsync, rename over it."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 @contextmanager
@@ -175,13 +157,13 @@ class FeatureStore:
                 writer(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         snap_name = f".snap-{version}-{stamp}-{uuid.uuid4().hex[:6]}"
         os.rename(tmp, folder / snap_name)
         link_tmp = folder / f".tmp-link-{uuid.uuid4().hex[:8]}"
         os.symlink(snap_name, link_tmp)
         os.replace(link_tmp, target)
-        _fsync_dir(folder)
+        fsync_dir(folder)
         self._prune(folder, version)
 
     @staticmethod

@@ -15,7 +15,8 @@ import faiss
 import numpy as np
 
 from swatch.catalog.db import now_iso
-from swatch.features.store import FeatureVersion, write_json_atomic
+from swatch.features.store import FeatureVersion
+from swatch.fsutil import write_json_atomic
 from swatch.index.vector import VectorIndex, code_width, pad_columns
 
 log = logging.getLogger(__name__)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import threading
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ import numpy as np
 
 from swatch.features.base import l2_normalise
 from swatch.features.versions import TRANSFORMS
+from swatch.fsutil import atomic_write, file_sha256
 
 HEAD_KIND = "trained-head"
 HEAD_FILE = "head.npz"
@@ -50,25 +49,12 @@ def forward(weights: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
     return l2_normalise(x)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_weights(path: Path, weights: Mapping[str, np.ndarray]) -> str:
     """Write head.npz atomically (temp file, fsync, rename); returns its sha256."""
     layer_count(weights)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "wb") as fh:
-        arrays: dict[str, Any] = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
-        np.savez(fh, **arrays)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    arrays: dict[str, Any] = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
+    atomic_write(path, lambda fh: np.savez(fh, **arrays))
     return file_sha256(path)
 
 

@@ -23,9 +23,9 @@ from swatch.features.store import (
     FeatureStore,
     FeatureStoreError,
     FeatureVersion,
-    write_json_atomic,
 )
 from swatch.features.versions import COMBINED, publish_combined, publish_derived
+from swatch.fsutil import fsync_dir, write_json_atomic
 from swatch.jobs import JobCancelled
 from swatch.training import data as tdata
 from swatch.training.evaluate import rating_agreement
@@ -238,11 +238,7 @@ def _write_model_dir(settings: Settings, prep: Prepared, model: str, weights: di
             except OSError:
                 number += 1
                 continue
-            fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_dir(folder)
             return version, final, full
         raise RuntimeError(f"could not find a free version number under {folder}")
     finally:
