@@ -111,10 +111,17 @@ def build_mixed_folder(folder: Path) -> tuple[set[str], dict[str, str]]:
     noise(seed=4).save(folder / "sample.tiff", "TIFF")
     (folder / "sub").mkdir(exist_ok=True)
     noise(seed=5).save(folder / "sub" / "png_named.jpg", "PNG")
+    noise(seed=9).save(folder / "phone.HEIC", "HEIF")  # pillow-heif, registered by swatch.images
+    noise(seed=10).save(folder / "sample.avif", "AVIF")
+    text = io.BytesIO()
+    noise(seed=11).save(text, "PNG")
+    png = text.getvalue()
+    ztxt = _png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"\0" * (64 << 20), 9))
+    (folder / "ztxt_bomb.png").write_bytes(png[:33] + ztxt + png[33:])  # after IHDR: inflates to 64 MiB
     good = {"cmyk.jpg", "deep16.png", "palette.png", "rotated.jpg", "sample.webp", "sample.bmp", "sample.tiff",
-            "sub/png_named.jpg"}
+            "sub/png_named.jpg", "phone.HEIC", "sample.avif"}
     bad = {"empty.jpg": "empty file", "truncated.jpg": "truncated", "notes.jpg": "not an image",
-           "bomb.png": "decompression bomb"}
+           "bomb.png": "decompression bomb", "ztxt_bomb.png": "image metadata too large"}
     return good, bad
 
 
@@ -139,7 +146,8 @@ def close_to(got: tuple[int, ...], want: tuple[int, ...], tol: int = 24) -> bool
 @pytest.mark.parametrize(
     ("name", "reason"),
     [("empty.jpg", "empty file"), ("truncated.jpg", "truncated image data"),
-     ("notes.jpg", "not an image (unrecognised format)"), ("bomb.png", "decompression bomb guard")],
+     ("notes.jpg", "not an image (unrecognised format)"), ("bomb.png", "decompression bomb guard"),
+     ("ztxt_bomb.png", "image metadata too large")],
 )
 def test_bad_files_are_refused_with_their_reason(mixed: Path, name: str, reason: str) -> None:
     with pytest.raises(ImageError, match=r".+") as info:
@@ -166,7 +174,7 @@ def test_own_pixel_limit_applies_below_pillows(tmp_path: Path) -> None:
 def test_gif_is_refused_with_a_clear_reason(tmp_path: Path) -> None:
     path = tmp_path / "animated.gif"
     noise(seed=6).save(path, "GIF")
-    with pytest.raises(ImageError, match="unsupported format GIF; use JPEG, PNG, WebP, BMP or TIFF"):
+    with pytest.raises(ImageError, match="unsupported format GIF; use JPEG, PNG, WebP, BMP, TIFF, HEIC or AVIF"):
         open_image(path)
     renamed = tmp_path / "disguised.png"  # a GIF with a PNG name is still a GIF
     renamed.write_bytes(path.read_bytes())
@@ -256,4 +264,6 @@ def test_draft_decodes_large_jpeg_at_reduced_size(tmp_path: Path) -> None:
     assert close_to(pixel(small, 200, 10), RED) and close_to(pixel(small, 200, 290), BLUE)
     png = tmp_path / "big.png"
     red_over_blue((1600, 1200)).save(png)
-    assert open_image(png, draft_side=224).size == (1600, 1200)  # draft is JPEG only
+    boxed = open_image(png, draft_side=224)  # other formats: an integer box filter right after decoding
+    assert boxed.size == (320, 240) and boxed.info["source_size"] == (1600, 1200)
+    assert pixel(boxed, 160, 10) == RED and pixel(boxed, 160, 230) == BLUE
