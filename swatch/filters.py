@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,13 +9,14 @@ from typing import Any
 import numpy as np
 
 from swatch.index.metadata import MetadataTable, season_key, text_key
+from swatch.web.params import MAX_INT64, ParamError, integer, loads_json, number
 
 FILTER_KEYS = ("season", "quality", "design", "composition", "cluster")
 MAX_VALUES = 1000
 
 
-class FilterError(ValueError):
-    """A malformed filter, with a message naming the parameter and the expected shape."""
+class FilterError(ParamError):
+    """A malformed filter (400), with a message naming the parameter and the expected shape."""
 
 
 @dataclass(frozen=True)
@@ -122,12 +121,13 @@ def parse_filters(params: Mapping[str, Any]) -> Filters:
 
 
 def decode_json_text(value: Any) -> Any:
-    """A query-string value that looks like JSON (an object or array) decoded; other values unchanged."""
+    """A query-string value that looks like JSON (an object or array) decoded (depth and numbers bounded);
+    other values unchanged."""
     if isinstance(value, str) and value.strip()[:1] in ("{", "["):
         try:
-            return json.loads(value)
-        except ValueError as exc:
-            raise FilterError(f"malformed JSON in a parameter: {exc.args[0]}") from None
+            return loads_json(value, "JSON in a parameter")
+        except ParamError as exc:
+            raise FilterError(str(exc)) from None
     return value
 
 
@@ -152,15 +152,10 @@ def _values(raw: Any, name: str) -> tuple[str, ...]:
 def _number(value: Any, what: str) -> float | None:
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        raise FilterError(f"composition {what} must be a number from 0 to 100")
     try:
-        num = float(value)
-    except (TypeError, ValueError):
-        raise FilterError(f"composition {what} must be a number from 0 to 100") from None
-    if not math.isfinite(num) or not 0.0 <= num <= 100.0:
-        raise FilterError(f"composition {what} must be a number from 0 to 100")
-    return num
+        return number(value, f"composition {what}", low=0.0, high=100.0)
+    except ParamError as exc:
+        raise FilterError(str(exc)) from None
 
 
 def _composition(raw: Any) -> tuple[FibreRange, ...]:
@@ -199,13 +194,8 @@ def _cluster(raw: Any) -> ClusterFilter | None:
         raise FilterError('cluster needs "ids": a non-empty list of cluster numbers')
     parsed = []
     for value in ids:
-        if isinstance(value, bool):
-            raise FilterError("cluster ids must be integers")
         try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise FilterError("cluster ids must be integers") from None
-        if str(number) != str(value).strip() and number != value:
-            raise FilterError("cluster ids must be integers")
-        parsed.append(number)
+            parsed.append(integer(value, "cluster id", low=0, high=MAX_INT64))
+        except ParamError:
+            raise FilterError(f"cluster ids must be integers from 0 to {MAX_INT64}, got {str(value)[:40]!r}") from None
     return ClusterFilter(version.strip(), tuple(sorted(set(parsed))))

@@ -6,28 +6,46 @@ from typing import Any
 
 from swatch.catalog.db import Catalog, now_iso
 
+MAX_RATER = 100  # characters of a rater's name
+MAX_NAME = 4096  # characters of an image's relative path or file name
+
 
 class FeedbackError(ValueError):
-    """A rating that cannot be stored (unknown image, bad rating)."""
+    """A rating that cannot be stored (unknown image, bad rating, bad rater)."""
+
+
+def _rater(rater: object) -> str | None:
+    """The rater's name: None, or a text of 1..MAX_RATER printable characters (stripped)."""
+    if rater is None or rater == "":
+        return None
+    name = rater.strip() if isinstance(rater, str) else ""
+    if not name or len(name) > MAX_RATER or not name.isprintable():
+        raise FeedbackError(f"rater must be a text of 1 to {MAX_RATER} printable characters")
+    return name
 
 
 def add_rating(
     catalog: Catalog, query: str, result: str, model: str, version: str, rating: int, rater: str | None = None
 ) -> int:
-    """Store one rating in its own transaction (synchronous=FULL: durable once this returns); returns its id."""
+    """Store one rating in its own transaction (synchronous=FULL: durable once this returns); returns its id.
+    Values are checked first (stars an int 1..5, names and rater bounded texts): FeedbackError stores nothing."""
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise FeedbackError("rating must be an integer from 1 to 5")
+    for what, name in (("query", query), ("result", result)):
+        if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME:
+            raise FeedbackError(f"{what} must be an image's file name or relative path (at most {MAX_NAME} characters)")
+    who = _rater(rater)
     q = catalog.find_image(query)
     r = catalog.find_image(result)
     if q is None:
-        raise FeedbackError(f"unknown query image {query!r}")
+        raise FeedbackError(f"unknown query image {query[:200]!r}")
     if r is None:
-        raise FeedbackError(f"unknown result image {result!r}")
+        raise FeedbackError(f"unknown result image {result[:200]!r}")
     with catalog.transaction() as tx:
         cur = tx.execute(
             "INSERT INTO feedback(query_id, query_name, result_id, result_name, model, version, rating, rater,"
             " created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (q.id, q.path, r.id, r.path, model, version, rating, rater, now_iso()),
+            (q.id, q.path, r.id, r.path, model, version, rating, who, now_iso()),
         )
         return int(cur.lastrowid or 0)
 

@@ -26,6 +26,7 @@ from swatch.features.store import (
     FeatureVersion,
 )
 from swatch.fsutil import fsync_dir
+from swatch.web.params import MIN_INT64, ParamError, integer
 
 MAX_K = 10_000
 MAX_NITER = 1_000
@@ -57,9 +58,12 @@ def parse_k(value: object) -> int | None:
         raise ClusterError("k must be an integer or 'auto'")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise ClusterError(f"k must be an integer or 'auto', got {value!r}")
+    if isinstance(value, str):
+        try:
+            return integer(value, "k", low=MIN_INT64)  # ASCII digits only; resolve() checks the range
+        except ParamError:
+            pass
+    raise ClusterError(f"k must be an integer or 'auto', got {str(value)[:40]!r}")
 
 
 def _int_field(name: str, value: object, lo: int, hi: int) -> int:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, jsonify
 from flask.typing import ResponseReturnValue
 
-from swatch.filters import FilterError, parse_filters
-from swatch.search import SearchError, parse_page
+from swatch.filters import parse_filters
+from swatch.search import parse_page
 from swatch.web.auth import admin_required
 from swatch.web.context import settings
-from swatch.web.search import engine, fail, request_params
+from swatch.web.params import json_object
+from swatch.web.search import engine, request_params
 
 bp = Blueprint("catalog_api", __name__)
 
@@ -20,21 +21,13 @@ def list_images() -> ResponseReturnValue:
     q = params.get("q") or ""
     if not isinstance(q, str) or len(q) > 200:
         abort(400, description="q must be one text of at most 200 characters")
-    try:
-        page, per_page = parse_page(params, settings())
-        return jsonify(engine().browse(parse_filters(params), q, page, per_page))
-    except FilterError as exc:
-        abort(400, description=str(exc))
-    except SearchError as exc:
-        fail(exc)
+    page, per_page = parse_page(params, settings())
+    return jsonify(engine().browse(parse_filters(params), q, page, per_page))
 
 
 @bp.get("/api/images/<int:image_id>")
 def get_image(image_id: int) -> ResponseReturnValue:
-    try:
-        return jsonify(engine().image(image_id))
-    except SearchError as exc:
-        fail(exc)
+    return jsonify(engine().image(image_id))
 
 
 @bp.get("/api/facets")
@@ -50,10 +43,7 @@ def models() -> ResponseReturnValue:
 @bp.post("/api/models")
 @admin_required
 def activate_model() -> ResponseReturnValue:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not isinstance(body.get("version"), str):
+    body = json_object()
+    if not isinstance(body.get("model"), str) or not isinstance(body.get("version"), str):
         abort(400, description='send a JSON object: {"model": "pattern", "version": "v2"}')
-    try:
-        return jsonify(engine().activate(body["model"], body["version"]))
-    except SearchError as exc:
-        fail(exc)
+    return jsonify(engine().activate(body["model"], body["version"]))

@@ -12,6 +12,7 @@ from swatch.clustering.export import export_csv
 from swatch.clustering.kmeans import NREDO
 from swatch.clustering.moves import move_designs, move_history
 from swatch.clustering.versions import (
+    MAX_K,
     ClusterError,
     ClusterRequest,
     list_versions,
@@ -22,24 +23,12 @@ from swatch.clustering.versions import (
 )
 from swatch.web.auth import admin_required
 from swatch.web.context import catalog, jobs, settings
+from swatch.web.params import NAME_MAX_LEN, integer, json_object, optional_integer, text
 
 bp = Blueprint("clusters", __name__)
 
 JOB_KIND = "cluster"
 MAX_MEMBERS = 10_000
-
-
-def _int_arg(name: str, default: int | None, lo: int, hi: int) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        abort(400, description=f"{name} must be an integer")
-    if not lo <= value <= hi:
-        abort(400, description=f"{name} must be from {lo} to {hi}")
-    return value
 
 
 @bp.get("/api/clusters")
@@ -57,9 +46,7 @@ def list_clusters() -> ResponseReturnValue:
 @admin_required
 def start_clustering() -> ResponseReturnValue:
     """Start a clustering job: {"model", "version"?, "k": int | "auto", "seed"?, "niter"?, "nredo"?} -> 202 {job}."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, description='send a JSON object: {"model": "pattern", "k": 12 | "auto"}')
+    body = json_object()
     unknown = sorted(set(body) - {"model", "version", "k", "seed", "niter", "nredo"})
     if unknown:
         abort(400, description=f"unknown field(s): {', '.join(unknown)}")
@@ -92,10 +79,10 @@ def compare() -> ResponseReturnValue:
 
 
 def _detail(version: str, model: str | None = None) -> ResponseReturnValue:
-    cluster = _int_arg("cluster", None, 0, 10**6)
-    limit = _int_arg("limit", 200, 0, MAX_MEMBERS)
+    cluster = optional_integer(request.args.get("cluster"), "cluster", low=0, high=MAX_K)
+    limit = integer(request.args.get("limit"), "limit", low=0, high=MAX_MEMBERS, default=200)
     try:
-        detail = version_detail(catalog(), version, cluster, limit or 0)
+        detail = version_detail(catalog(), version, cluster, limit)
     except ClusterError as exc:
         abort(404 if "unknown" in str(exc) else 400, description=str(exc))
     if model is not None and detail["model"] != model:
@@ -118,12 +105,16 @@ def detail_for_model(model: str, version: str) -> ResponseReturnValue:
 @admin_required
 def move(version: str) -> ResponseReturnValue:
     """Move designs by hand: {"ids": [id or file name, ...], "to": cluster, "by"?: who}."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or "ids" not in body or "to" not in body:
+    body = json_object()
+    if "ids" not in body or "to" not in body:
         abort(400, description='send a JSON object: {"ids": [...], "to": cluster}')
-    who = body.get("by") or request.headers.get("X-User") or "admin"
-    if not isinstance(who, str) or len(who) > 200:
-        abort(400, description="'by' must be a short name")
+    who = text(body.get("by") or request.headers.get("X-User") or "admin", "'by'", max_len=200)
+    if isinstance(body["ids"], list):  # ids within SQLite's integer range; names are looked up as text
+        for ref in body["ids"]:
+            if isinstance(ref, int):
+                integer(ref, "ids", low=1)
+            elif isinstance(ref, str):
+                text(ref, "ids", max_len=NAME_MAX_LEN, printable=False)
     try:
         return jsonify(move_designs(catalog(), version, body["ids"], body["to"], moved_by=who))
     except ClusterError as exc:
@@ -133,7 +124,8 @@ def move(version: str) -> ResponseReturnValue:
 @bp.get("/api/clusters/<version>/moves")
 def moves(version: str) -> ResponseReturnValue:
     try:
-        return jsonify(moves=move_history(catalog(), version, _int_arg("limit", 100, 1, 10_000) or 100))
+        return jsonify(moves=move_history(catalog(), version, integer(request.args.get("limit"), "limit",
+                                                                      low=1, high=10_000, default=100)))
     except ClusterError as exc:
         abort(404, description=str(exc))
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, NoReturn
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
 
-from swatch.search import SearchEngine, SearchError, SearchResult, parse_search_params
+from swatch.search import SearchEngine, SearchResult, parse_search_params
 from swatch.web.context import catalog, settings
+from swatch.web.params import NAME_MAX_LEN, ParamError, integer, json_body, text
 
 bp = Blueprint("search", __name__)
 _engine_lock = threading.Lock()
@@ -30,24 +31,19 @@ def engine() -> SearchEngine:
 
 
 def request_params() -> dict[str, Any]:
-    """Query parameters, form fields and a JSON object body merged (the body wins); 400 for malformed JSON."""
+    """Query parameters, form fields and a JSON object body merged (the body wins); ParamError (400) for
+    malformed, too deep or non-object JSON."""
     out: dict[str, Any] = {}
     for source in (request.args, request.form):
         for key in source:
             values = source.getlist(key)
             out[key] = values if len(values) > 1 else values[0]
-    if request.method == "POST" and not request.form and not request.files and request.get_data(cache=True):
-        body = request.get_json(force=True, silent=True)
-        if body is None:
-            abort(400, description="malformed JSON body")
-        if not isinstance(body, dict):
-            abort(400, description="the JSON body must be an object")
-        out.update(body)
+    if request.method == "POST" and not request.form and not request.files:
+        body = json_body(required=False, force=True)
+        if body is not None and not isinstance(body, dict):
+            raise ParamError("the JSON body must be an object")
+        out.update(body or {})
     return out
-
-
-def fail(exc: SearchError) -> NoReturn:
-    abort(exc.status, description=str(exc))
 
 
 def respond(result: SearchResult, started: float) -> Response:
@@ -72,18 +68,12 @@ def find_similar() -> ResponseReturnValue:
     params = request_params()
     ref: str | int | None = None
     if params.get("id") not in (None, ""):
-        raw = params["id"]
-        if isinstance(raw, bool) or not str(raw).strip().isdigit():
-            abort(400, description="id must be a positive integer")
-        ref = int(str(raw).strip())
-    elif isinstance(params.get("filename"), str) and params["filename"].strip():
-        ref = params["filename"].strip()
+        ref = integer(params["id"], "id")
+    else:
+        ref = text(params.get("filename"), "filename", max_len=NAME_MAX_LEN, required=False, printable=False)
     if ref is None:
         abort(400, description="give the query image as filename (relative path or file name) or id")
-    try:
-        result = engine().similar_to_image(ref, parse_search_params(params, settings()))
-    except SearchError as exc:
-        fail(exc)
+    result = engine().similar_to_image(ref, parse_search_params(params, settings()))
     return respond(result, started)
 
 
@@ -101,8 +91,5 @@ def search_upload() -> ResponseReturnValue:
         abort(413, description=f"upload too large: at most {limit:,} bytes")
     if not data:
         abort(400, description="the uploaded file is empty")
-    try:
-        result = engine().similar_to_upload(data, parse_search_params(request_params(), settings()))
-    except SearchError as exc:
-        fail(exc)
+    result = engine().similar_to_upload(data, parse_search_params(request_params(), settings()))
     return respond(result, started)
