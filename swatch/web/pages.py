@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
-from typing import Any
+import mimetypes
+import os
+from pathlib import PurePosixPath
+from typing import Any, BinaryIO
 
-from flask import Blueprint, abort, jsonify, render_template, request, send_from_directory
+from flask import Blueprint, abort, jsonify, render_template, request, send_file
 from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
 
 from swatch.catalog.db import ImageRow
 from swatch.features.color import dominant_palette
@@ -15,6 +18,8 @@ from swatch.filters import Filters
 from swatch.images import ImageError, open_image
 from swatch.search import SearchError
 from swatch.web.context import catalog, settings
+from swatch.web.files import open_below, open_original
+from swatch.web.params import integer
 from swatch.web.search import engine
 
 bp = Blueprint("pages", __name__)
@@ -47,10 +52,27 @@ def training() -> ResponseReturnValue:
 
 @bp.get("/thumbnails/<path:rel>")
 def thumbnail(rel: str) -> ResponseReturnValue:
-    """A thumbnail by its relative name; safe_join (inside send_from_directory) refuses any path trick."""
-    response = send_from_directory(settings().thumbnails_dir, rel, max_age=THUMB_MAX_AGE)
+    """A thumbnail by its relative name; any path trick or symlink is refused (404)."""
+    response = _send_thumbnail(rel, THUMB_MAX_AGE)
     response.headers["Cache-Control"] = f"public, max-age={THUMB_MAX_AGE}, immutable"
     return response
+
+
+def _send(fh: BinaryIO, name: str, max_age: int, etag: str) -> Response:
+    """An opened file as a response, with its length and modification time (conditional GETs answered)."""
+    st = os.fstat(fh.fileno())
+    response = send_file(fh, mimetype=mimetypes.guess_type(name)[0] or "application/octet-stream",
+                         max_age=max_age, etag=etag, last_modified=st.st_mtime)
+    if response.status_code == 200:
+        response.content_length = st.st_size
+    return response
+
+
+def _send_thumbnail(rel: str, max_age: int) -> Response:
+    fh = open_below(settings().thumbnails_dir, rel)
+    if fh is None:
+        abort(404, description="no such thumbnail")
+    return _send(fh, rel, max_age, etag=PurePosixPath(rel).stem)
 
 
 def _live_image(image_id: int) -> ImageRow:
@@ -62,11 +84,13 @@ def _live_image(image_id: int) -> ImageRow:
 
 @bp.get("/images/<int:image_id>/file")
 def original_file(image_id: int) -> ResponseReturnValue:
-    """The original image file, served from inside its ingest root only."""
+    """The original image file, only while it is the catalogued one: below its ingest root through no symlink,
+    with the catalogued size and content hash (a file swapped in after ingest is refused)."""
     row = _live_image(image_id)
-    if not row.full_path.is_file():
-        abort(404, description=f"the original file of image {image_id} is missing on disk")
-    return send_from_directory(row.root, row.path, max_age=3600)
+    fh = open_original(row)
+    if fh is None:
+        abort(404, description=f"the original file of image {image_id} is missing on disk or changed since ingest")
+    return _send(fh, row.filename, 3600, etag=row.sha256)
 
 
 @bp.get("/images/<int:image_id>/thumbnail")
@@ -76,24 +100,41 @@ def thumbnail_by_id(image_id: int) -> ResponseReturnValue:
     if not row.thumbnail:
         abort(404, description=f"image {image_id} has no thumbnail")
     # an id never changes content (a changed file gets a new id), so a day of caching is safe
-    return send_from_directory(settings().thumbnails_dir, row.thumbnail, max_age=24 * 3600)
+    return _send_thumbnail(row.thumbnail, 24 * 3600)
 
 
 @functools.lru_cache(maxsize=8192)
-def cached_palette(path: str, sha256: str, k: int, max_pixels: int) -> tuple[dict[str, Any], ...]:
-    """Dominant colours of an image file, cached in memory per (file, content hash, k)."""
-    return tuple(dominant_palette(open_image(Path(path), max_pixels=max_pixels, draft_side=128), k=k))
+def cached_palette(thumbnails_dir: str, thumbnail: str, k: int, max_pixels: int) -> tuple[dict[str, Any], ...]:
+    """Dominant colours of a thumbnail (named by its image's content hash), cached in memory per (thumbnail, k);
+    FileNotFoundError (never cached) when it is missing or a symlink."""
+    fh = open_below(thumbnails_dir, thumbnail)
+    if fh is None:
+        raise FileNotFoundError(thumbnail)
+    with fh:
+        data = fh.read()
+    img = open_image(data, max_pixels=max_pixels, draft_side=128, slots=settings().decode_slots)
+    return tuple(dominant_palette(img, k=k))
+
+
+def _palette_of(row: ImageRow, k: int) -> tuple[dict[str, Any], ...]:
+    """Dominant colours of an image from its thumbnail, or else from its original while it is the catalogued file."""
+    if row.thumbnail:
+        try:
+            return cached_palette(str(settings().thumbnails_dir), row.thumbnail, k, settings().max_image_pixels)
+        except FileNotFoundError:
+            pass
+    fh = open_original(row)
+    if fh is None:
+        abort(404, description=f"image {row.id} has no thumbnail and its original is missing or changed")
+    with fh:
+        data = fh.read()
+    img = open_image(data, max_pixels=settings().max_image_pixels, draft_side=128,
+                     slots=settings().decode_slots)
+    return tuple(dominant_palette(img, k=k))
 
 
 def _palette_size() -> int:
-    raw = request.args.get("k", "5")
-    try:
-        k = int(raw)
-    except ValueError:
-        abort(400, description=f"k must be an integer, got {raw!r}")
-    if k not in PALETTE_SIZES:
-        abort(400, description=f"k must be between {PALETTE_SIZES.start} and {PALETTE_SIZES.stop - 1}")
-    return k
+    return integer(request.args.get("k"), "k", low=PALETTE_SIZES.start, high=PALETTE_SIZES.stop - 1, default=5)
 
 
 @bp.get("/api/images/<int:image_id>/palette")
@@ -101,11 +142,8 @@ def image_palette(image_id: int) -> ResponseReturnValue:
     """The image's dominant colours (hex, share, Lab), computed on its thumbnail: the colour 'why it matched'."""
     k = _palette_size()
     row = _live_image(image_id)
-    source = settings().thumbnails_dir / row.thumbnail if row.thumbnail else row.full_path
-    if not source.is_file():
-        source = row.full_path
     try:
-        palette = cached_palette(str(source), row.sha256, k, settings().max_image_pixels)
+        palette = _palette_of(row, k)
     except ImageError as exc:
         abort(404, description=f"image {image_id} cannot be read: {exc}")
     return jsonify(id=image_id, palette=list(palette))
@@ -122,7 +160,8 @@ def upload_palette() -> ResponseReturnValue:
     if len(data) > settings().max_upload_bytes:
         abort(413, description=f"image larger than {settings().max_upload_bytes // (1024 * 1024)} MB")
     try:
-        img = open_image(data, max_pixels=settings().max_image_pixels, draft_side=128)
+        img = open_image(data, max_pixels=settings().max_image_pixels, draft_side=128,
+                         slots=settings().decode_slots)
     except ImageError as exc:
         abort(400, description=f"not a usable image: {exc}")
     return jsonify(palette=dominant_palette(img, k=k))

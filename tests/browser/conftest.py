@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from harness import ADMIN_TOKEN, ROOT, launch_chromium, start_server, stop_server
+
+from swatch.catalog.db import copy_data_dir
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
@@ -25,7 +26,7 @@ class LiveServer:
 def live_server(tmp_path_factory: pytest.TempPathFactory, ingested_dir: Path) -> Iterator[LiveServer]:
     """One server for the browser tests, on a private copy of the ingested demo catalogue."""
     data = tmp_path_factory.mktemp("browser") / "data"
-    shutil.copytree(ingested_dir, data, symlinks=True)
+    copy_data_dir(ingested_dir, data)
     proc, url = start_server(data, admin_token=ADMIN_TOKEN)
     try:
         yield LiveServer(url, data)

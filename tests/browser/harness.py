@@ -7,11 +7,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import swatch
 
@@ -30,17 +31,30 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: each started server's output goes to a temporary file, never to a pipe: nobody reads a pipe while the tests
+#: run, so the access log would fill it and stall the server
+_OUTPUT: dict[int, IO[bytes]] = {}
+
+
+def server_output(proc: subprocess.Popen[bytes]) -> str:
+    """What a server started here (or a process with a piped stdout) has written so far."""
+    log = _OUTPUT.get(proc.pid)
+    if log is None:
+        return proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    log.seek(0)
+    return log.read().decode(errors="replace")
+
+
 def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    """Poll /health until it answers 200 with `ready` (indexes warmed) not false; raise with the server's output
-    if it dies or never gets ready."""
+    """Poll /readyz until it answers 200 (indexes warmed; 503 before); raise with the server's output if it dies
+    or never gets ready."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{out[-3000:]}")
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{server_output(proc)[-3000:]}")
         try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as res:
-                if res.status == 200 and json.loads(res.read()).get("ready", True) is not False:
+            with urllib.request.urlopen(url + "/readyz", timeout=2) as res:
+                if res.status == 200 and json.loads(res.read())["ready"] is True:
                     return
         except (urllib.error.URLError, OSError):
             pass
@@ -52,10 +66,12 @@ def start_server(data_dir: Path, admin_token: str = "", threads: int = 8) -> tup
     """`python -m swatch.serve` (waitress) over `data_dir` on a free port; returns (process, base URL)."""
     port = free_port()
     env = {**os.environ, "SWATCH_DATA_DIR": str(data_dir), "SWATCH_ADMIN_TOKEN": admin_token}
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (stop_server closes it)
     proc = subprocess.Popen(
         [sys.executable, "-m", "swatch.serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
+    _OUTPUT[proc.pid] = log
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, proc)
@@ -74,6 +90,9 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
     if proc.stdout:
         proc.stdout.close()
+    log = _OUTPUT.pop(proc.pid, None)
+    if log is not None:
+        log.close()
 
 
 def launch_chromium(playwright: Any) -> Any:

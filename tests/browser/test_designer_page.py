@@ -18,7 +18,7 @@ DEMO_TOTAL = 36  # tests/conftest.py: 12 designs x 3 colourways
 def open_main(page, query: str = "") -> None:  # type: ignore[no-untyped-def]
     page.goto("/" + query)
     page.wait_for_selector("#cat-grid .tile img")
-    page.wait_for_function("document.querySelector('#cat-grid').getAttribute('aria-busy') === 'false'")
+    page.wait_for_function("() => document.querySelector('#cat-grid').getAttribute('aria-busy') === 'false'")
 
 
 def tile_count(page) -> int:  # type: ignore[no-untyped-def]
@@ -39,7 +39,7 @@ def search_done(page, action, endpoint: str = "/find-similar", timeout: float = 
     with page.expect_response(lambda r: endpoint in r.url, timeout=timeout) as info:
         action()
     assert info.value.ok, info.value.text()
-    page.wait_for_function("document.querySelector('#results').getAttribute('aria-busy') === 'false'")
+    page.wait_for_function("() => document.querySelector('#results').getAttribute('aria-busy') === 'false'")
     return results(page)
 
 
@@ -134,7 +134,7 @@ def test_a_catalogue_filter_narrows_the_catalogue(page) -> None:  # type: ignore
     quality = page.eval_on_selector('[data-filters="cat"] select[name=quality]', "s => s.options[1].value")
     with page.expect_response(lambda r: "/api/images?" in r.url):
         page.select_option('[data-filters="cat"] select[name=quality]', quality)
-    page.wait_for_function("document.querySelector('#cat-grid').getAttribute('aria-busy') === 'false'")
+    page.wait_for_function("() => document.querySelector('#cat-grid').getAttribute('aria-busy') === 'false'")
     alts = page.eval_on_selector_all("#cat-grid .tile img", "imgs => imgs.map(i => i.alt)")
     assert 0 < len(alts) < DEMO_TOTAL and all(alt.endswith(quality) for alt in alts)
 
@@ -172,7 +172,7 @@ def test_version_picker_lists_versions_and_is_remembered(page) -> None:  # type:
     page.select_option("#version", "v1")
     page.reload()
     page.wait_for_selector("#version option[value=v1]", state="attached")
-    page.wait_for_function("document.querySelector('#version').value === 'v1'")
+    page.wait_for_function("() => document.querySelector('#version').value === 'v1'")
     assert page.locator("#models .version.chosen").count() == 1
 
 
@@ -303,7 +303,7 @@ def test_training_page_makes_clusters_and_the_main_page_shows_them(page, shot) -
     open_main(page)
     page.wait_for_selector("#clusters .cluster")
     page.select_option("#side-cluster-version", version)
-    page.wait_for_function("document.querySelectorAll('#clusters .cluster').length === 4")
+    page.wait_for_function("() => document.querySelectorAll('#clusters .cluster').length === 4")
     first = page.locator("#clusters .cluster").first
     size = int(first.locator("summary .muted").inner_text().split()[0])
     assert first.locator(".rep img").count() >= 1
@@ -311,7 +311,7 @@ def test_training_page_makes_clusters_and_the_main_page_shows_them(page, shot) -
     shot("13-cluster-representatives")
     with page.expect_response(lambda r: "/api/images?" in r.url and "cluster_version=" in r.url):
         first.locator("text=Show in catalogue").click()
-    page.wait_for_function("document.querySelector('#cat-grid').getAttribute('aria-busy') === 'false'")
+    page.wait_for_function("() => document.querySelector('#cat-grid').getAttribute('aria-busy') === 'false'")
     assert tile_count(page) == size
     assert page.text_content("#cat-count") == f"{size} design{'s' if size != 1 else ''}"
 
@@ -325,7 +325,7 @@ def move_attempt(page, version: str) -> int:  # type: ignore[no-untyped-def]
     """Click "Move selected", wait until the page has shown the answer; returns the HTTP status."""
     with page.expect_response(lambda r: r.url.endswith(f"/api/clusters/{version}/move")) as info:
         page.click("#fix-move")
-    page.wait_for_function("document.querySelector('#fix-result').dataset.kind")
+    page.wait_for_function("() => document.querySelector('#fix-result').dataset.kind")
     return int(info.value.status)
 
 
@@ -345,7 +345,7 @@ def test_moving_designs_by_hand_is_recorded(page, shot, live_server) -> None:  #
     page.wait_for_selector(f"#fix-cluster option[value='{source}']", state="attached")
     with page.expect_response(lambda r: f"/api/clusters/{version}?" in r.url and f"cluster={source}" in r.url):
         page.select_option("#fix-cluster", str(source))
-    page.wait_for_function(f"document.querySelectorAll('#fix-members .pick').length === {sizes[source]}")
+    page.wait_for_function(f"() => document.querySelectorAll('#fix-members .pick').length === {sizes[source]}")
     alts = page.eval_on_selector_all("#fix-members .pick img", "imgs => imgs.map(i => i.alt)")
     assert all(re.match(r"KM\d{5} colourway \d, ", alt) for alt in alts)
     assert page.is_disabled("#fix-move")
@@ -381,12 +381,12 @@ def test_moving_designs_by_hand_is_recorded(page, shot, live_server) -> None:  #
     after = effective_clusters(db, version)
     assert all(after[i] == target for i in chosen)
     assert {i: c for i, c in after.items() if i not in chosen} == {i: c for i, c in before.items() if i not in chosen}
-    page.wait_for_function(f"document.querySelectorAll('#fix-members .pick').length === {sizes[source] - 2}")
+    page.wait_for_function(f"() => document.querySelectorAll('#fix-members .pick').length === {sizes[source] - 2}")
     left = {int(x) for x in page.eval_on_selector_all("#fix-members .pick", "els => els.map(e => e.dataset.id)")}
     assert not left & chosen
     assert page.text_content(f"#fix-cluster option[value='{source}']").startswith(f"Cluster {source} · {sizes[source] - 2} designs")
     page.wait_for_selector(f"#cluster-table tr:has(a[href='/api/clusters/{version}/export.csv']) td:nth-child(5):text-is('2')")
-    page.wait_for_function("document.querySelectorAll('#moves-table tbody tr[data-id]').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#moves-table tbody tr[data-id]').length === 2")
     history = page.eval_on_selector_all("#moves-table tbody tr", "rs => rs.map(r => [Number(r.dataset.id), "
                                         "[...r.cells].slice(2).map(c => c.textContent)])")
     assert {i for i, _ in history} == chosen
@@ -395,6 +395,6 @@ def test_moving_designs_by_hand_is_recorded(page, shot, live_server) -> None:  #
     shot("14-cluster-moves", show="#moves-table")
     # the moved designs now show in the target cluster, marked as moved by hand
     page.select_option("#fix-cluster", str(target))
-    page.wait_for_function(f"document.querySelectorAll('#fix-members .pick').length === {sizes[target] + 2}")
+    page.wait_for_function(f"() => document.querySelectorAll('#fix-members .pick').length === {sizes[target] + 2}")
     marked = page.eval_on_selector_all("#fix-members .pick:has(.tag)", "els => els.map(e => Number(e.dataset.id))")
     assert set(marked) == chosen
