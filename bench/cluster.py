@@ -39,7 +39,7 @@ def ingested_copy(work: Path) -> Settings:
         ingest(DATASET / "images", cache, models=["color", "pattern"], progress=True)
     dest = work / "fashion-texture"
     dest.mkdir()
-    shutil.copy2(cache.db_path, dest / "catalog.db")
+    Catalog(cache.db_path).backup(dest / "catalog.db")  # through SQLite, never a copy of the file
     shutil.copytree(cache.features_dir, dest / "image_features", symlinks=True)
     return Settings.from_env(data_dir=dest)
 

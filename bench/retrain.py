@@ -19,7 +19,6 @@ import hashlib
 import json
 import math
 import platform
-import shutil
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from swatch.catalog.db import Catalog  # noqa: E402
+from swatch.catalog.db import Catalog, copy_data_dir  # noqa: E402
 from swatch.catalog.feedback import add_rating  # noqa: E402
 from swatch.config import Settings  # noqa: E402
 from swatch.features.base import get_extractor  # noqa: E402
@@ -121,7 +120,7 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict[str, object]:
     for fold, (train_q, held_q) in enumerate(folds_for(len(paths), args.train_queries, args.folds, rng)):
         with tempfile.TemporaryDirectory(prefix=f"retrain-{name}-") as tmp:
             work = Path(tmp) / "data"
-            shutil.copytree(base_dir, work, symlinks=True)
+            copy_data_dir(base_dir, work)
             settings = Settings.from_env(data_dir=work)
             catalog = Catalog(settings.db_path)
             t = time.perf_counter()

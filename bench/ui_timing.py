@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 from harness import launch_chromium, start_server, stop_server  # noqa: E402
 
-from swatch.catalog.db import Catalog, now_iso  # noqa: E402
+from swatch.catalog.db import Catalog, copy_data_dir, now_iso  # noqa: E402
 from swatch.config import Settings  # noqa: E402
 from swatch.features.base import combine_color_pattern, l2_normalise  # noqa: E402
 from swatch.features.store import FeatureStore  # noqa: E402
@@ -53,7 +53,7 @@ def synthetic_data(demo: Path, dest: Path, rows: int, seed: int = 0) -> Path:
     """A copy of the demo data dir grown to `rows` live images: reused thumbnails/metadata, random features."""
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(demo, dest, symlinks=True)
+    copy_data_dir(demo, dest)
     catalog = Catalog(dest / "catalog.db")
     source = catalog.live_images()
     extra = rows - len(source)
@@ -122,7 +122,7 @@ def first_thumbnails(browser: Any, url: str, loads: int) -> tuple[list[float], l
     (a returning designer: thumbnails cached). Returns (cold, warm, median steps of the cold loads)."""
     cold, warm = [], []
     steps: list[dict[str, float]] = []
-    wait = "performance.getEntriesByName('swatch:first-thumbnails').length > 0"
+    wait = "() => performance.getEntriesByName('swatch:first-thumbnails').length > 0"
     for _ in range(loads):
         context = browser.new_context(viewport={"width": 1366, "height": 800})
         page = context.new_page()
@@ -151,14 +151,14 @@ def click_to_results(
     page.on("response", lambda r: server_ms.append(float(r.headers.get("x-elapsed-ms", "nan")))
             if "/find-similar" in r.url else None)
     page.goto(url + "/")
-    page.wait_for_function("document.querySelectorAll('#cat-grid .tile').length >= 24", timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('#cat-grid .tile').length >= 24", timeout=30_000)
     page.wait_for_load_state("networkidle")
     times = []
     for k in range(clicks + 1):
         done = int(page.evaluate("performance.getEntriesByName('swatch:click-to-results').length"))
         page.locator("#cat-grid .tile").nth(k % 24).click()
         page.wait_for_function(
-            f"performance.getEntriesByName('swatch:click-to-results').length > {done}", timeout=30_000)
+            f"() => performance.getEntriesByName('swatch:click-to-results').length > {done}", timeout=30_000)
         times.append(float(page.evaluate(
             "performance.getEntriesByName('swatch:click-to-results').slice(-1)[0].duration")))
         page.wait_for_timeout(pause_s * 1000)
@@ -167,7 +167,7 @@ def click_to_results(
 
 
 def measure(browser: Any, data: Path, loads: int, clicks: int, pause_s: float) -> dict[str, Any]:
-    proc, url = start_server(data)  # returns once /health says the indexes are warm
+    proc, url = start_server(data)  # returns once /readyz says the indexes are warm
     try:
         out: dict[str, Any] = {"images": Catalog(data / "catalog.db").count_images()}
         cold, warm, steps = first_thumbnails(browser, url, loads)

@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from swatch.config import Settings
+from swatch.config import Settings, SettingsError
+from swatch.logs import configure_logging
 
 
 class CliError(Exception):
@@ -24,9 +25,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def run_cli(func: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Run a command, turning expected failures into `error: ...` on stderr and exit status 2."""
+    """Run a command with the settings validated and logging configured, turning expected failures into
+    `error: ...` on stderr (one line per bad setting) and exit status 2."""
     try:
+        configure_logging(Settings.from_env())
         return func(argv)
+    except SettingsError as exc:
+        for line in exc.problems:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,30 +1,58 @@
-"""One typed settings object read from SWATCH_* environment variables."""
+"""One typed settings object read from SWATCH_* environment variables, validated, with secrets masked."""
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MASK = "***"
+LOG_FORMATS = ("plain", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEVICES = ("auto", "cpu", "cuda")
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+SECRET_KEY_RE = re.compile(r"token|secret|password|passwd|key", re.IGNORECASE)
+NON_NEGATIVE = ("torch_threads",)  # integer settings where 0 means "the default"; every other one is positive
 
 
-@dataclass
+def secret(default: str = "") -> Any:
+    """A settings field whose value never appears in a repr, an error message or a log line."""
+    return field(default=default, metadata={"secret": True})
+
+
+class SettingsError(ValueError):
+    """Bad settings: `problems` holds one line per bad value, e.g. "SWATCH_BATCH_SIZE: must be ..."."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(repr=False)
 class Settings:
     """Everything configurable, with defaults; `Settings.from_env()` reads SWATCH_<FIELD> overrides."""
 
     data_dir: Path = PROJECT_ROOT
-    admin_token: str = ""
+    admin_token: str = secret()
     device: str = "auto"  # auto | cpu | cuda
     batch_size: int = 32
     decode_threads: int = 2
     torch_threads: int = 0  # 0: leave torch's default
     thumb_size: int = 256
     max_image_pixels: int = 40_000_000  # decompression-bomb guard (20000x20000 = 400M is refused)
+    decode_slots: int = 2  # full-size image decodes at once per process (each up to max_image_pixels x 4 bytes)
     max_upload_bytes: int = 20 * 1024 * 1024
     default_top_n: int = 100
     max_top_n: int = 1000
     exact_index_max_rows: int = 100_000  # above this an approximate (HNSW) index is built
+    log_format: str = "plain"  # plain | json (one JSON object a line)
+    log_level: str = "INFO"
+    job_heartbeat_s: int = 5  # a running job's owner records that it is alive this often
+    job_stale_s: int = 60  # a queued or running job silent this long belongs to a dead process: failed at start
     extra: dict[str, str] = field(default_factory=dict)
 
     # -- derived locations (DESIGN.md, Data) --
@@ -54,27 +82,130 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        """Defaults, then SWATCH_* environment variables, then explicit keyword overrides."""
+        """Defaults, then SWATCH_* environment variables, then explicit keyword overrides, validated:
+        SettingsError with one line per bad value."""
         values: dict[str, object] = {}
+        problems: list[str] = []
+        defaults = cls()
         for f in fields(cls):
-            if f.name == "extra":
+            raw = os.environ.get(env_name(f.name))
+            if f.name == "extra" or raw is None:
                 continue
-            raw = os.environ.get(f"SWATCH_{f.name.upper()}")
-            if raw is None:
-                continue
-            default = getattr(cls(), f.name)
-            if isinstance(default, bool):
-                values[f.name] = raw.lower() in ("1", "true", "yes", "on")
-            elif isinstance(default, int):
-                try:
-                    values[f.name] = int(raw)
-                except ValueError as exc:
-                    raise ValueError(f"SWATCH_{f.name.upper()} must be an integer, got {raw!r}") from exc
-            elif isinstance(default, Path):
-                values[f.name] = Path(raw).expanduser().resolve()
-            else:
-                values[f.name] = raw
+            try:
+                values[f.name] = _parse(f.name, raw, getattr(defaults, f.name))
+            except ValueError as exc:
+                problems.append(_problem(f.name, str(exc), raw, bool(f.metadata.get("secret"))))
         values.update(overrides)
         if "data_dir" in values:
             values["data_dir"] = Path(str(values["data_dir"])).expanduser().resolve()
-        return cls(**values)  # type: ignore[arg-type]
+        for name, choices in (("log_level", LOG_LEVELS), ("log_format", LOG_FORMATS), ("device", DEVICES)):
+            value = values.get(name)
+            if isinstance(value, str) and value.strip().casefold() in {c.casefold() for c in choices}:
+                values[name] = next(c for c in choices if c.casefold() == value.strip().casefold())
+        settings = cls(**values)  # type: ignore[arg-type]
+        bad = {p.split(":", 1)[0] for p in problems}
+        problems += [p for p in settings.problems() if p.split(":", 1)[0] not in bad]
+        if problems:
+            order = {env_name(f.name): i for i, f in enumerate(fields(cls))}
+            raise SettingsError(sorted(problems, key=lambda p: order.get(p.split(":", 1)[0], len(order))))
+        return settings
+
+    def problems(self) -> list[str]:
+        """One line per value that is out of range or not one of its choices (empty when all are good)."""
+        out: list[str] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("extra", "data_dir") or isinstance(value, bool) or not isinstance(value, int):
+                continue
+            if value < (0 if f.name in NON_NEGATIVE else 1):
+                out.append(_problem(f.name, f"must be {_integer(f.name)}", str(value)))
+        for name, choices in (("device", DEVICES), ("log_format", LOG_FORMATS), ("log_level", LOG_LEVELS)):
+            if getattr(self, name) not in choices:
+                out.append(_problem(name, f"must be one of {', '.join(choices)}", str(getattr(self, name))))
+        if 0 < self.max_top_n < self.default_top_n:
+            out.append(_problem("default_top_n", f"must be at most SWATCH_MAX_TOP_N ({self.max_top_n})",
+                                str(self.default_top_n)))
+        if self.data_dir.exists() and not self.data_dir.is_dir():
+            out.append(f"{env_name('data_dir')}: must be a directory, got a file")
+        return out
+
+    def secrets(self) -> list[str]:
+        """The secret values in use (tokens, URL passwords) that a log line must never show."""
+        found: list[str] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str) and value:
+                if f.metadata.get("secret"):
+                    found.append(value)
+                elif (password := _url_password(value)) is not None:
+                    found.append(password)
+        for key, value in self.extra.items():
+            if value and (SECRET_KEY_RE.search(key) or _url_password(value) is not None):
+                found.append(_url_password(value) or value)
+        return found
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("secret"):
+                shown: object = MASK if value else ""
+            elif f.name == "extra":
+                shown = {k: MASK if SECRET_KEY_RE.search(k) else _mask_url(v) for k, v in value.items()}
+            else:
+                shown = _mask_url(value) if isinstance(value, str) else value
+            parts.append(f"{f.name}={shown!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+def env_name(name: str) -> str:
+    return f"SWATCH_{name.upper()}"
+
+
+def _integer(name: str) -> str:
+    return "a non-negative integer" if name in NON_NEGATIVE else "a positive integer"
+
+
+def _parse(name: str, raw: str, default: object) -> object:
+    """An environment string as the type of the field's default; ValueError naming what was expected."""
+    text = raw.strip()
+    if isinstance(default, bool):
+        if text.lower() in TRUE + FALSE:
+            return text.lower() in TRUE
+        raise ValueError("must be one of 1, 0, true, false, yes, no, on, off")
+    if isinstance(default, int):
+        if not re.fullmatch(r"[+-]?[0-9]{1,18}", text):
+            raise ValueError(f"must be {_integer(name)}")
+        return int(text)
+    if isinstance(default, Path):
+        if not text:
+            raise ValueError("must be a directory path")
+        return Path(text).expanduser().resolve()
+    return raw
+
+
+def _problem(name: str, message: str, raw: str, is_secret: bool = False) -> str:
+    shown = "" if is_secret else f", got {raw[:40]!r}{'...' if len(raw) > 40 else ''}"
+    return f"{env_name(name)}: {message}{shown}"
+
+
+def _url_password(value: str) -> str | None:
+    if "://" not in value:
+        return None
+    try:
+        return urlsplit(value).password or None
+    except ValueError:
+        return None
+
+
+def _mask_url(value: str) -> str:
+    """A URL with its password (if any) replaced by the mask; any other string unchanged."""
+    password = _url_password(value)
+    if password is None:
+        return value
+    parts = urlsplit(value)
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return parts._replace(netloc=f"{user}:{MASK}@{host}").geturl()

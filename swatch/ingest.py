@@ -22,6 +22,7 @@ from swatch.features.base import MODEL_NAMES, Extractor, get_extractor
 from swatch.features.store import FeatureStore, FeatureVersion
 from swatch.features.versions import BASE_MODELS, COMBINED, refresh_derived
 from swatch.fsutil import atomic_write, file_sha256
+from swatch.icc import SRGB_ICC
 from swatch.images import ImageError, fit_within, is_supported_name, open_image
 
 METADATA_MAP = "image_metadata_map.json"
@@ -85,20 +86,21 @@ def scan_folder(root: Path, skip: Iterable[Path] = ()) -> list[str]:
 
 
 def write_thumbnail(img: Image.Image, sha256: str, folder: Path, side: int) -> str:
-    """JPEG thumbnail named by content hash (written atomically); returns its path relative to `folder`."""
+    """JPEG thumbnail (sRGB, tagged so) named by content hash, written atomically; its path relative to `folder`."""
     rel = f"{sha256[:2]}/{sha256}.jpg"
     dest = folder / rel
     if dest.exists():
         return rel
     dest.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(dest, lambda fh: fit_within(img, side).save(fh, "JPEG", quality=85))
+    atomic_write(dest, lambda fh: fit_within(img, side).save(fh, "JPEG", quality=85, icc_profile=SRGB_ICC))
     return rel
 
 
 def _decode(work: _Work, settings: Settings, side: int) -> _Decoded:
     """Decode one file (JPEG at reduced size) and write its thumbnail; runs in a worker thread."""
     try:
-        img = open_image(work.path, max_pixels=settings.max_image_pixels, draft_side=side)
+        img = open_image(work.path, max_pixels=settings.max_image_pixels, draft_side=side,
+                         slots=settings.decode_slots)
         if file_sha256(work.path) != work.sha256:
             return _Decoded(work, None, "file changed since it was hashed; run the ingest again")
         thumb = write_thumbnail(img, work.sha256, settings.thumbnails_dir, settings.thumb_size)

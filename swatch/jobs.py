@@ -1,18 +1,48 @@
-"""Background jobs (clustering, training) run in threads, with progress, messages and cancel kept in the catalogue."""
+"""Background jobs (clustering, training) run in threads, owned by this process and kept alive by a heartbeat."""
 
 from __future__ import annotations
 
-import json
+import logging
+import os
+import re
+import socket
 import threading
-import traceback
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from swatch.catalog.db import Catalog, now_iso
+from swatch.catalog import jobs as jobdb
+from swatch.catalog.db import Catalog
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
+_OWNERS: dict[int, str] = {}
+MAX_REASON = 300
+
+log = logging.getLogger(__name__)
+_ABS_PATH = re.compile(r"(?<![\w.~-])(?:/[^\s/'\"(),:;]+)+/?")
+
+
+def one_line_reason(text: str) -> str:
+    """What a job record may show of a failure: its first line, absolute paths cut to their last part, bounded.
+
+    A stored Python traceback (from before reasons were one line) is reduced to its final exception line.
+    """
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    line = lines[-1] if lines[0].startswith("Traceback (most recent call last)") else lines[0]
+    line = _ABS_PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1] or "/", line)
+    return line if len(line) <= MAX_REASON else line[: MAX_REASON - 1] + "…"
+
+
+def owner_token() -> str:
+    """This process's token in jobs.owner: host, pid and a random part (a pid is reused after a reboot)."""
+    pid = os.getpid()
+    if pid not in _OWNERS:
+        _OWNERS[pid] = f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:8]}"
+    return _OWNERS[pid]
 
 
 class JobCancelled(Exception):
@@ -29,13 +59,10 @@ class JobContext:
 
     def progress(self, fraction: float, message: str | None = None) -> None:
         """Record progress in 0..1 (and a message); raises JobCancelled when a cancel was requested."""
-        fields = ["progress = ?", "updated_at = ?"]
-        args: list[Any] = [max(0.0, min(1.0, float(fraction))), now_iso()]
+        values: dict[str, Any] = {"progress": max(0.0, min(1.0, float(fraction)))}
         if message is not None:
-            fields.append("message = ?")
-            args.append(message)
-        with self.catalog.transaction() as tx:
-            tx.execute(f"UPDATE jobs SET {', '.join(fields)} WHERE id = ?", (*args, self.job_id))
+            values["message"] = message
+        jobdb.update_job(self.catalog, self.job_id, **values)
         self.check()
 
     def check(self) -> None:
@@ -47,59 +74,81 @@ class JobContext:
         return self._cancel.is_set()
 
 
-class JobRunner:
-    """Starts jobs on daemon threads; one runner per app. State survives in the `jobs` table."""
+def public(record: jobdb.JobRecord) -> dict[str, Any]:
+    """The JSON shape of a job: no owner internals, no traceback, a one-line message."""
+    out = asdict(record)
+    del out["owner"]
+    out["message"] = one_line_reason(record.message)
+    out["result"] = {k: v for k, v in record.result.items() if k != "traceback"}
+    return out
 
-    def __init__(self, catalog: Catalog):
+
+class JobRunner:
+    """Starts jobs on daemon threads; one runner per app. State survives in the `jobs` table.
+
+    While it runs jobs, a daemon thread heartbeats them every `heartbeat_s`. At start it fails the queued and
+    running jobs whose owner has not heartbeaten for `stale_after_s` (that process died), and only those.
+    """
+
+    def __init__(self, catalog: Catalog, heartbeat_s: float = 5.0, stale_after_s: float = 60.0):
+        if not 0 < heartbeat_s < stale_after_s / 2:
+            raise ValueError(f"the job heartbeat ({heartbeat_s} s) must be under half the stale timeout "
+                             f"({stale_after_s} s)")
         self.catalog = catalog
+        self.owner = owner_token()
+        self.heartbeat_s = heartbeat_s
         self._cancels: dict[str, threading.Event] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
-        # jobs left running by a crashed or stopped process can never finish: say so
-        with catalog.transaction() as tx:
-            tx.execute(
-                "UPDATE jobs SET state = 'failed', message = 'interrupted: the server stopped while it ran',"
-                " updated_at = ? WHERE state IN ('queued', 'running')",
-                (now_iso(),),
-            )
+        self._beater: threading.Thread | None = None
+        for job in jobdb.fail_stale(catalog, stale_after_s):
+            log.warning("job %s failed: its worker %s died (no heartbeat for %.0f s)", job.id, job.owner,
+                        job.silent_s)
 
     def start(self, kind: str, params: dict[str, Any], func: Callable[[JobContext, dict[str, Any]], dict[str, Any]]) -> str:
         """Queue `func(ctx, params)` on a new thread; returns the job id. Its return value becomes the result."""
         job_id = uuid.uuid4().hex[:12]
-        stamp = now_iso()
-        with self.catalog.transaction() as tx:
-            tx.execute(
-                "INSERT INTO jobs(id, kind, state, progress, message, params, result, created_at, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?)",
-                (job_id, kind, "queued", 0.0, "", json.dumps(params, sort_keys=True, default=str), "{}", stamp, stamp),
-            )
+        jobdb.insert_job(self.catalog, job_id, kind, params, self.owner)
         cancel = threading.Event()
-        thread = threading.Thread(target=self._run, args=(job_id, func, params, cancel), daemon=True,
+        thread = threading.Thread(target=self._run, args=(job_id, kind, func, params, cancel), daemon=True,
                                   name=f"job-{kind}-{job_id}")
         with self._lock:
             self._cancels[job_id] = cancel
             self._threads[job_id] = thread
+            if self._beater is None:
+                self._beater = threading.Thread(target=self._beat, daemon=True, name="job-heartbeat")
+                self._beater.start()
         thread.start()
         return job_id
 
-    def _set(self, job_id: str, **values: Any) -> None:
-        cols = ", ".join(f"{k} = ?" for k in values)
-        with self.catalog.transaction() as tx:
-            tx.execute(f"UPDATE jobs SET {cols}, updated_at = ? WHERE id = ?", (*values.values(), now_iso(), job_id))
+    def _beat(self) -> None:
+        """Heartbeat this runner's jobs until it has none left."""
+        while True:
+            with self._lock:
+                ids = list(self._threads)
+                if not ids:
+                    self._beater = None
+                    return
+            try:
+                jobdb.heartbeat(self.catalog, ids, self.owner)
+            except Exception:  # noqa: BLE001 - a missed beat is retried; the thread must outlive a busy database
+                log.exception("job heartbeat failed")
+            time.sleep(self.heartbeat_s)
 
-    def _run(self, job_id: str, func: Callable[..., dict[str, Any]], params: dict[str, Any],
+    def _run(self, job_id: str, kind: str, func: Callable[..., dict[str, Any]], params: dict[str, Any],
              cancel: threading.Event) -> None:
         ctx = JobContext(self.catalog, job_id, cancel)
-        self._set(job_id, state="running")
         try:
+            jobdb.update_job(self.catalog, job_id, state="running")
             result = func(ctx, params) or {}
         except JobCancelled:
-            self._set(job_id, state="cancelled", message="cancelled")
+            jobdb.update_job(self.catalog, job_id, state="cancelled", message="cancelled")
         except Exception as exc:  # noqa: BLE001 - a failed job is reported, never crashes the server
-            self._set(job_id, state="failed", message=f"{type(exc).__name__}: {exc}",
-                      result=json.dumps({"traceback": traceback.format_exc(limit=5)}))
+            log.exception("job %s (%s) failed", job_id, kind)
+            reason = one_line_reason(f"{type(exc).__name__}: {exc}")
+            jobdb.update_job(self.catalog, job_id, state="failed", message=reason, result={})
         else:
-            self._set(job_id, state="done", progress=1.0, result=json.dumps(result, default=str))
+            jobdb.update_job(self.catalog, job_id, state="done", progress=1.0, result=result)
         finally:
             with self._lock:
                 self._cancels.pop(job_id, None)
@@ -121,17 +170,8 @@ class JobRunner:
             thread.join(timeout)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
-        r = self.catalog.connect().execute(
-            "SELECT id, kind, state, progress, message, params, result, created_at, updated_at FROM jobs WHERE id = ?",
-            (job_id,),
-        ).fetchone()
-        if r is None:
-            return None
-        return {"id": r[0], "kind": r[1], "state": r[2], "progress": r[3], "message": r[4],
-                "params": json.loads(r[5]), "result": json.loads(r[6]), "created_at": r[7], "updated_at": r[8]}
+        record = jobdb.get_job(self.catalog, job_id)
+        return public(record) if record else None
 
     def list(self, kind: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        sql = "SELECT id FROM jobs" + (" WHERE kind = ?" if kind else "") + " ORDER BY created_at DESC LIMIT ?"
-        args: tuple[Any, ...] = (kind, limit) if kind else (limit,)
-        ids = [r[0] for r in self.catalog.connect().execute(sql, args)]
-        return [j for j in (self.get(i) for i in ids) if j]
+        return [public(r) for r in jobdb.list_jobs(self.catalog, kind, limit)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Mapping
@@ -24,6 +23,8 @@ from swatch.index.build import read_info
 from swatch.index.cache import IndexCache, LoadedIndex
 from swatch.index.embed import EmbedError, QueryEmbedder
 from swatch.index.metadata import MetadataSource, MetadataTable
+from swatch.metrics import count_search
+from swatch.web.params import ParamError, integer, number
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ DEPTH_FACTOR = 10  # page * topN may reach max_top_n * DEPTH_FACTOR
 ALLOWED_CACHE = 32  # filter masks remembered per engine
 
 
-class SearchError(ValueError):
+class SearchError(ParamError):
     """A request that cannot be answered; `status` is the HTTP status a view should use (400, 404, 409, 413)."""
 
     def __init__(self, message: str, status: int = 400):
@@ -69,33 +70,13 @@ class SearchResult:
 
 
 def _int(value: Any, name: str, default: int, low: int, high: int | None = None) -> int:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise SearchError(f"{name} must be a positive integer")
-    try:
-        number = int(str(value).strip()) if not isinstance(value, int | float) else int(value)
-    except ValueError:
-        raise SearchError(f"{name} must be a positive integer, got {str(value)[:40]!r}") from None
-    if number < low:
-        raise SearchError(f"{name} must be a positive integer")
-    if high is not None and number > high:
-        raise SearchError(f"{name} may be at most {high}")
-    return number
+    if high is None:
+        return integer(value, name, low=low, default=default)
+    return integer(value, name, low=low, high=high, default=default)
 
 
 def _weight(raw: Any) -> float:
-    if raw is None or raw == "":
-        return 0.5
-    try:
-        if isinstance(raw, bool):
-            raise ValueError
-        weight = float(raw)
-    except (TypeError, ValueError):
-        raise SearchError("weight must be a number from 0 to 1") from None
-    if not math.isfinite(weight) or not 0.0 <= weight <= 1.0:
-        raise SearchError("weight must be a number from 0 to 1")
-    return weight
+    return number(raw, "weight", low=0.0, high=1.0, default=0.5)
 
 
 def parse_page(params: Mapping[str, Any], settings: Settings, default_per_page: int = 60) -> tuple[int, int]:
@@ -200,8 +181,10 @@ class SearchEngine:
             raise SearchError(f"upload too large: at most {self.settings.max_upload_bytes:,} bytes", 413)
         version = self.version_for(params.model, params.version)
         try:
-            side = self.embedder.decode_side(params.model, version)
-            img = open_image(data, max_pixels=self.settings.max_image_pixels, draft_side=side)
+            # decoded the way ingest decodes catalogue files (which also keeps enough for a thumbnail)
+            side = max(self.embedder.decode_side(params.model, version), self.settings.thumb_size)
+            img = open_image(data, max_pixels=self.settings.max_image_pixels, draft_side=side,
+                             slots=self.settings.decode_slots)
         except ImageError as exc:
             raise SearchError(f"not a usable image: {exc}", 400) from None
         decoded = time.perf_counter()
@@ -286,6 +269,7 @@ class SearchEngine:
             total -= 1
         t1 = time.perf_counter()
         hits = loaded.index.search(query, depth + extra, allowed)
+        count_search(loaded.model, hits.exact)
         t2 = time.perf_counter()
         rows, scores = hits.rows, hits.scores
         if extra:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from swatch.catalog.db import copy_data_dir
 from swatch.config import Settings
 
 DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
@@ -39,7 +39,7 @@ def ingested_dir(tmp_path_factory: pytest.TempPathFactory, demo_images: Path) ->
 def data_dir(tmp_path: Path, ingested_dir: Path) -> Path:
     """A private, writable copy of the ingested data dir."""
     dest = tmp_path / "data"
-    shutil.copytree(ingested_dir, dest, symlinks=True)
+    copy_data_dir(ingested_dir, dest)
     return dest
 
 

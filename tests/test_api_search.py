@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from swatch.catalog.db import Catalog
+from swatch.catalog.db import Catalog, copy_data_dir
 from swatch.config import Settings
 from swatch.features.base import combined_query
 from swatch.features.store import FeatureStore
@@ -182,7 +181,7 @@ def test_a_newly_published_snapshot_is_searched_at_once(synthetic, tmp_path: Pat
 
     source, made = synthetic
     data = tmp_path / "data"
-    shutil.copytree(source, data, symlinks=True)
+    copy_data_dir(source, data)
     client = create_app({"TESTING": True, "SETTINGS": Settings.from_env(data_dir=data)}).test_client()
     before = client.get(f"/find-similar?id={int(made['ids'][0])}&model=color&topN=5").get_json()
     fresh = textile_rows(N, 405, np.arange(N)[::-1] // 6, seed=99)  # a different colour model

@@ -104,7 +104,7 @@ def test_bad_settings_and_unusable_catalogues(tmp_path: Path, existing: tuple[Pa
     images, data = existing
     before = tree(tmp_path)
     assert_one_line_error(run_cli(["--images", str(images)], data, SWATCH_BATCH_SIZE="lots"),
-                          "SWATCH_BATCH_SIZE must be an integer")
+                          "SWATCH_BATCH_SIZE: must be a positive integer, got 'lots'")
     assert tree(tmp_path) == before
     with closing(sqlite3.connect(data / "catalog.db")) as conn:
         conn.execute("PRAGMA user_version = 99")

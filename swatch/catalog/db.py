@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
+import stat
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,38 +85,101 @@ def _row_to_image(r: sqlite3.Row | tuple) -> ImageRow:
     )
 
 
+class _Connections(threading.local):
+    """One process's connections to one database file, one per thread; every Catalog of that file shares them."""
+
+    conn: sqlite3.Connection | None = None
+
+
+#: the connections of each open database file, by (device, inode): one pool per file per process, whatever path
+#: or how many Catalog objects reach it; a pool goes when its last Catalog does
+_POOLS: weakref.WeakValueDictionary[tuple[int, int], _Connections] = weakref.WeakValueDictionary()
+_POOLS_LOCK = threading.Lock()
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path` (a stat, never an open), or None when there is none yet."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CatalogError(f"cannot open catalogue {path}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise CatalogError(f"cannot open catalogue {path}: not a regular file")
+    return st.st_dev, st.st_ino
+
+
 class Catalog:
-    """A SQLite catalogue in WAL mode. One connection per thread; writes in explicit transactions."""
+    """A SQLite catalogue in WAL mode. One connection per thread; writes in explicit transactions.
+
+    Every Catalog of the same file in a process shares one pool of connections (the app's catalogue included),
+    and nothing here opens the file except SQLite: closing any other descriptor of it would drop the POSIX
+    locks SQLite holds on it, and another process would then checkpoint and reset the WAL under us.
+    """
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._check_readable()
+        with _POOLS_LOCK:
+            key = _file_key(self.path)
+            pool = _POOLS.get(key) if key is not None else None
+            self._local = pool if pool is not None else _Connections()
         try:
             self._migrate()
         except BaseException:
             self.close()
             raise
+        if key is None:  # we made the file: later Catalogs of it share this pool
+            with _POOLS_LOCK:
+                made = _file_key(self.path)
+                if made is not None and made not in _POOLS:
+                    _POOLS[made] = self._local
 
     # -- connections and transactions --
     def connect(self) -> sqlite3.Connection:
         """This thread's connection (created on first use)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        conn = self._local.conn
         if conn is None:
-            try:
-                conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=FULL")
-                conn.execute("PRAGMA foreign_keys=ON")
-                conn.execute("PRAGMA busy_timeout=30000")
-            except sqlite3.DatabaseError as exc:
-                raise CatalogError(f"cannot open catalogue {self.path}: {exc}") from exc
+            conn = self._open()
             self._local.conn = conn
         return conn
 
+    def _open(self) -> sqlite3.Connection:
+        """A new connection, refusing (CatalogError) a file that is not a catalogue or one newer than this code.
+
+        The header is checked by SQLite itself, reading user_version before anything writes (a file that is not
+        a database fails there and is left as it was, with no -wal or -shm beside it).
+        """
+        try:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise CatalogError(f"cannot open catalogue {self.path}: {exc}") from exc
+        try:
+            self._refuse_newer(int(conn.execute("PRAGMA user_version").fetchone()[0]))
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise CatalogError(f"cannot open catalogue {self.path}: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def backup(self, dest: Path | str) -> None:
+        """A consistent copy of the catalogue at `dest`, made by SQLite's backup API (never by reading its file)."""
+        target = sqlite3.connect(dest)
+        try:
+            self.connect().backup(target)
+        finally:
+            target.close()
+
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
+        """Close this thread's connection (the next use opens another)."""
+        conn = self._local.conn
         if conn is not None:
             conn.close()
             self._local.conn = None
@@ -130,24 +197,7 @@ class Catalog:
         else:
             conn.execute("COMMIT")
 
-    def _check_readable(self) -> None:
-        """Refuse a file that is not a catalogue, or one newer than this code, before anything touches it.
-
-        Reads the SQLite header itself (magic, and user_version at byte 60): even a read-only connection would
-        leave -wal/-shm files behind. `_migrate` checks the version again through SQLite.
-        """
-        try:
-            with open(self.path, "rb") as fh:
-                header = fh.read(100)
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise CatalogError(f"cannot open catalogue {self.path}: {exc.strerror or exc}") from exc
-        if not header:
-            return  # an empty file: SQLite makes a new database in it
-        if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
-            raise CatalogError(f"cannot open catalogue {self.path}: not an SQLite database")
-        version = int.from_bytes(header[60:64], "big")
+    def _refuse_newer(self, version: int) -> None:
         if version > len(MIGRATIONS):
             raise CatalogError(
                 f"catalogue {self.path} has schema version {version}, newer than this Swatch ({len(MIGRATIONS)})"
@@ -155,13 +205,12 @@ class Catalog:
 
     def _migrate(self) -> None:
         conn = self.connect()
-        current = conn.execute("PRAGMA user_version").fetchone()[0]
-        if current > len(MIGRATIONS):
-            raise CatalogError(
-                f"catalogue {self.path} has schema version {current}, newer than this Swatch ({len(MIGRATIONS)})"
-            )
+        current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        self._refuse_newer(current)
         for number in range(current, len(MIGRATIONS)):
             with self.transaction() as tx:
+                if int(tx.execute("PRAGMA user_version").fetchone()[0]) > number:
+                    continue  # another connection applied it meanwhile
                 for statement in MIGRATIONS[number].split(";"):
                     if statement.strip():
                         tx.execute(statement)
@@ -227,17 +276,24 @@ class Catalog:
     def register_model_version(
         self, model: str, version: str, info: dict[str, Any], activate: bool = False
     ) -> None:
+        self.register_model_versions([(model, version, info, activate)])
+
+    def register_model_versions(self, entries: Sequence[tuple[str, str, dict[str, Any], bool]]) -> None:
+        """Register (model, version, info, activate) entries in one transaction: all of them or none.
+
+        A model with no active version gets this one as active."""
         with self.transaction() as tx:
-            tx.execute(
-                "INSERT INTO model_versions(model, version, active, created_at, info) VALUES (?,?,0,?,?)"
-                " ON CONFLICT(model, version) DO UPDATE SET info = excluded.info",
-                (model, version, now_iso(), json.dumps(info, sort_keys=True)),
-            )
-            has_active = tx.execute(
-                "SELECT 1 FROM model_versions WHERE model = ? AND active = 1", (model,)
-            ).fetchone()
-            if activate or not has_active:
-                tx.execute("UPDATE model_versions SET active = (version = ?) WHERE model = ?", (version, model))
+            for model, version, info, activate in entries:
+                tx.execute(
+                    "INSERT INTO model_versions(model, version, active, created_at, info) VALUES (?,?,0,?,?)"
+                    " ON CONFLICT(model, version) DO UPDATE SET info = excluded.info",
+                    (model, version, now_iso(), json.dumps(info, sort_keys=True)),
+                )
+                has_active = tx.execute(
+                    "SELECT 1 FROM model_versions WHERE model = ? AND active = 1", (model,)
+                ).fetchone()
+                if activate or not has_active:
+                    tx.execute("UPDATE model_versions SET active = (version = ?) WHERE model = ?", (version, model))
 
     def activate_model_version(self, model: str, version: str) -> None:
         with self.transaction() as tx:
@@ -264,3 +320,11 @@ class Catalog:
             {"model": m, "version": v, "active": bool(a), "created_at": c, "info": json.loads(i)}
             for m, v, a, c, i in rows
         ]
+
+
+def copy_data_dir(source: Path, dest: Path) -> None:
+    """Copy a data dir to a new folder `dest`: its catalog.db through SQLite (`Catalog.backup`), since copying
+    the file would open and close a database that may be live in this process; the rest file by file, links kept."""
+    shutil.copytree(source, dest, symlinks=True, ignore=shutil.ignore_patterns("catalog.db", "catalog.db-*"))
+    if (source / "catalog.db").is_file():
+        Catalog(source / "catalog.db").backup(dest / "catalog.db")

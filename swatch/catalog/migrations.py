@@ -113,4 +113,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX cluster_moves_version ON cluster_moves(version, image_id);
     """,
+    # 3: job ownership. owner is the running process's token (host, pid, random); heartbeat_at its last sign of
+    # life, so a new process fails only jobs whose owner stopped heartbeating.
+    """
+    ALTER TABLE jobs ADD COLUMN owner TEXT;
+    ALTER TABLE jobs ADD COLUMN heartbeat_at TEXT;
+    CREATE INDEX jobs_state ON jobs(state);
+    """,
 ]

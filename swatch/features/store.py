@@ -166,6 +166,20 @@ class FeatureStore:
         fsync_dir(folder)
         self._prune(folder, version)
 
+    def retract(self, model: str, version: str) -> bool:
+        """Remove a published version: its link (made durable), then its snapshots; False when there was none."""
+        link = self.version_path(model, version)
+        if not link.parent.is_dir():
+            return False
+        with _publish_lock(link.parent):
+            found = link.is_symlink()
+            if found:
+                link.unlink()
+                fsync_dir(link.parent)
+            for snap in link.parent.glob(f".snap-{version}-*"):
+                shutil.rmtree(snap, ignore_errors=True)
+        return found
+
     @staticmethod
     def _clean_leftovers(folder: Path) -> None:
         for p in folder.glob(".tmp-*"):

@@ -47,10 +47,9 @@ def align(a: FeatureVersion, b: FeatureVersion) -> tuple[np.ndarray, np.ndarray,
     return a.ids[ka], np.asarray(a.features[ka]), np.asarray(b.features[kb])
 
 
-def publish_combined(
-    store: FeatureStore, catalog: Catalog, pattern_version: str, color_version: str = "v1"
-) -> FeatureVersion:
-    """color+pattern/<pattern_version> = [color, pattern] / sqrt(2) for every id in both sources."""
+def publish_combined_rows(store: FeatureStore, pattern_version: str, color_version: str = "v1") -> FeatureVersion:
+    """Publish color+pattern/<pattern_version> = [color, pattern] / sqrt(2) for every id in both sources, without
+    registering it (the training commit registers it with its pattern version, in one transaction)."""
     color = store.load("color", color_version)
     pattern = store.load("pattern", pattern_version)
     ids, c_rows, p_rows = align(color, pattern)
@@ -60,8 +59,20 @@ def publish_combined(
         "color_dim": int(c_rows.shape[1]), "pattern_dim": int(p_rows.shape[1]),
         "params": {"default_weight": 0.5},
     }
-    fv = store.publish(COMBINED, pattern_version, combine_color_pattern(c_rows, p_rows), ids, info)
-    catalog.register_model_version(COMBINED, pattern_version, {"kind": "combined", "sources": info["sources"]})
+    return store.publish(COMBINED, pattern_version, combine_color_pattern(c_rows, p_rows), ids, info)
+
+
+def combined_entry(fv: FeatureVersion) -> dict[str, Any]:
+    """What the catalogue's model_versions records of a color+pattern version."""
+    return {"kind": "combined", "sources": fv.info["sources"]}
+
+
+def publish_combined(
+    store: FeatureStore, catalog: Catalog, pattern_version: str, color_version: str = "v1"
+) -> FeatureVersion:
+    """Publish color+pattern/<pattern_version> and register it."""
+    fv = publish_combined_rows(store, pattern_version, color_version)
+    catalog.register_model_version(COMBINED, pattern_version, combined_entry(fv))
     return fv
 
 
@@ -73,15 +84,18 @@ def publish_derived(store: FeatureStore, model: str, version: str, info: dict[st
 
 
 def refresh_derived(store: FeatureStore, catalog: Catalog) -> list[str]:
-    """Rebuild derived versions (trained pattern heads, then every color+pattern) after the bases changed."""
+    """Rebuild the registered derived versions (trained pattern heads, then every color+pattern) after the bases
+    changed. A version the catalogue does not know (a training that died before registering it) is left alone."""
     done: list[str] = []
-    for entry in catalog.model_versions("pattern"):
+    pattern_versions = catalog.model_versions("pattern")
+    for entry in pattern_versions:
         if entry["info"].get("kind") in known_transforms() and store.exists("pattern", entry["info"].get("base_version", "v1")):
             publish_derived(store, "pattern", entry["version"], store.load("pattern", entry["version"]).info
                             if store.exists("pattern", entry["version"]) else entry["info"])
             done.append(f"pattern/{entry['version']}")
     if store.exists("color", "v1"):
-        for version in store.versions("pattern"):
-            publish_combined(store, catalog, version)
-            done.append(f"{COMBINED}/{version}")
+        for entry in pattern_versions:
+            if store.exists("pattern", entry["version"]):
+                publish_combined(store, catalog, entry["version"])
+                done.append(f"{COMBINED}/{entry['version']}")
     return done

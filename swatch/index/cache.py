@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import numpy as np
 from swatch.features.store import FeatureStore, FeatureStoreError
 from swatch.index.build import build_index, prune
 from swatch.index.vector import VectorIndex
+from swatch.metrics import INDEX_BUILD_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +127,9 @@ class IndexCache:
     def _load(self, model: str, version: str, snap: str) -> LoadedIndex:
         fv = self.store.load(model, version)
         log.info("indexing %s/%s (%d rows)", model, version, len(fv))
+        started = time.perf_counter()
         index = build_index(fv, self.indexes_root, self.exact_max_rows)
+        INDEX_BUILD_SECONDS.labels(model=model, kind=str(index.info.get("kind", ""))).observe(
+            time.perf_counter() - started)
         ids = np.asarray(fv.ids, dtype=np.int64)
         return LoadedIndex(model, version, snap, fv.path.name, index, ids, dict(fv.info))

@@ -53,7 +53,7 @@ class QueryEmbedder:
         return found
 
     def decode_side(self, model: str, version: str) -> int:
-        """The JPEG draft size ingest used, so an upload decodes the way catalogue files did."""
+        """The smallest side the version's extractors need; ingest decodes at max(this, thumbnail size)."""
         return max(ex.decode_side for ex in self._extractors_for(model, version))
 
     def embed(self, img: Image.Image, model: str, version: str, weight: float = 0.5) -> np.ndarray:

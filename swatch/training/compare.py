@@ -22,10 +22,12 @@ class CompareError(ValueError):
         self.status = status
 
 
-def compare_versions(settings: Settings, model: str, a: str, b: str, k: int = 10) -> dict[str, Any]:
+def compare_versions(
+    settings: Settings, model: str, a: str, b: str, k: int = 10, catalog: Catalog | None = None
+) -> dict[str, Any]:
     """For versions a and b of `model`: rating agreement on all ratings and on the held-out queries (the split
     training uses), the share of top-k results they have in common, and each version's kind and active flag."""
-    catalog = Catalog(settings.db_path)
+    catalog = catalog or Catalog(settings.db_path)
     store = FeatureStore(settings.features_dir)
     registered = {v["version"]: v for v in catalog.model_versions(model)}
     if not registered:

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
-import threading
+import math
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,18 +20,24 @@ from swatch.features.store import (
     FeatureStoreError,
     FeatureVersion,
 )
-from swatch.features.versions import COMBINED, publish_combined, publish_derived
-from swatch.fsutil import fsync_dir, write_json_atomic
 from swatch.jobs import JobCancelled
 from swatch.training import data as tdata
+from swatch.training.commit import commit_version
 from swatch.training.evaluate import rating_agreement
-from swatch.training.head import HEAD_FILE, HEAD_KIND, forward, save_weights
+from swatch.training.head import HEAD_KIND, forward
 from swatch.training.trainer import TrainConfig
 
 Progress = Callable[[float, str], None]
 ACTIVATE_CHOICES = ("auto", "yes", "no")
 TRAINABLE = ("pattern",)
 MIN_HELDOUT_PAIRS = 10  # fewer held-out rating pairs than this cannot justify switching versions
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer beyond any float
+        return False
 
 
 class TrainingError(ValueError):
@@ -63,7 +65,7 @@ class TrainParams:
 
     _RANGES = {
         "epochs": (1, 500), "dim": (8, 2048), "hidden": (0, 8192), "margin": (0.001, 1.0), "lr": (1e-6, 1.0),
-        "holdout": (0.0, 0.9), "min_ratings": (0, 10_000_000), "augment": (0, 100_000), "seed": (0, 2**31 - 1),
+        "holdout": (0.0, 0.9), "min_ratings": (1, 10_000_000), "augment": (0, 100_000), "seed": (0, 2**31 - 1),
         "threads": (1, 256),
     }
 
@@ -94,7 +96,7 @@ class TrainParams:
             elif isinstance(default, int):
                 ok = isinstance(value, int) and not isinstance(value, bool)
             elif isinstance(default, float):
-                ok = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+                ok = isinstance(value, int | float) and not isinstance(value, bool) and _finite(value)
                 value = float(value) if ok else value
             else:
                 ok = isinstance(value, str)
@@ -124,16 +126,17 @@ class Prepared:
     feedback_until: int
 
 
-def prepare(settings: Settings, params: TrainParams) -> Prepared:
+def prepare(settings: Settings, params: TrainParams, catalog: Catalog | None = None) -> Prepared:
     """Open the catalogue and base version, read and split the ratings; TrainingError when data is lacking."""
     if not settings.db_path.is_file():
-        raise TrainingError(f"no catalogue at {settings.db_path}: run extract_features.py first")
-    catalog = Catalog(settings.db_path)
+        raise TrainingError("no catalogue yet: run extract_features.py first")
+    catalog = catalog or Catalog(settings.db_path)
     store = FeatureStore(settings.features_dir)
     try:
         base = store.load(params.model, params.base_version)
     except FeatureStoreError as exc:
-        raise TrainingError(f"{exc}: run extract_features.py first") from exc
+        raise TrainingError(f"feature version {params.model}/{params.base_version} is missing or unreadable:"
+                            " run extract_features.py first") from exc
     if base.info.get("kind", "pretrained") != "pretrained":
         raise TrainingError(f"base version {params.model}/{params.base_version} is itself derived; train from v1")
     if len(base) < 3:
@@ -147,7 +150,23 @@ def prepare(settings: Settings, params: TrainParams) -> Prepared:
             f"too few ratings: {n_usable} usable {params.model} ratings (1-2 or 4-5 stars) for training, "
             f"need at least {params.min_ratings} ({len(held)} more are held out for the comparison)"
         )
+    if not any(r.rating >= tdata.POSITIVE_MIN for r in train) and params.augment == 0 and not (
+            params.designs and _designs_repeat(catalog, base)):
+        raise TrainingError("no training pairs: no training rating has 4-5 stars, "
+                            + ("no design code has two colourways" if params.designs else "designs is off")
+                            + " and augment is 0")
     return Prepared(catalog, store, base, row_of_id, train, held, until)
+
+
+def _designs_repeat(catalog: Catalog, base: FeatureVersion) -> bool:
+    """True when two images of the base version share a design code (design pairs can be made)."""
+    seen: set[str] = set()
+    for img in catalog.images_by_ids([int(i) for i in base.ids]).values():
+        code = (img.design or "").strip().upper()
+        if code and code in seen:
+            return True
+        seen.add(code)
+    return False
 
 
 @contextlib.contextmanager
@@ -203,51 +222,8 @@ def _collect(prep: Prepared, params: TrainParams, rng: np.random.Generator, say:
     return examples, notes
 
 
-def next_version(settings: Settings, store: FeatureStore, catalog: Catalog, model: str) -> int:
-    """One more than any version number the catalogue, the feature store or models/<model>/ has used."""
-    used = [v["version"] for v in catalog.model_versions(model)] + store.versions(model)
-    folder = settings.models_dir / model
-    if folder.is_dir():
-        used += [p.name for p in folder.iterdir() if VERSION_RE.match(p.name)]
-    return 1 + max([int(v[1:]) for v in used] + [1])
-
-
-_COMMIT_LOCK = threading.Lock()
-
-
-def _write_model_dir(settings: Settings, prep: Prepared, model: str, weights: dict[str, np.ndarray],
-                     info: dict[str, Any]) -> tuple[str, Path, dict[str, Any]]:
-    """models/<model>/vN/ (head.npz + info.json) written in a temp folder and renamed into place."""
-    folder = settings.models_dir / model
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        sha = save_weights(tmp / HEAD_FILE, weights)
-        number = next_version(settings, prep.store, prep.catalog, model)
-        for _ in range(100):
-            version = f"v{number}"
-            final = folder / version
-            full = dict(info, version=version, weights={
-                "file": str((final / HEAD_FILE).resolve()), "relative": f"models/{model}/{version}/{HEAD_FILE}",
-                "sha256": sha, "layers": len(weights) // 2, "dim": int(weights[f"w{len(weights) // 2 - 1}"].shape[1]),
-            })
-            write_json_atomic(tmp / "info.json", full)
-            try:
-                os.rename(tmp, final)
-            except OSError:
-                number += 1
-                continue
-            fsync_dir(folder)
-            return version, final, full
-        raise RuntimeError(f"could not find a free version number under {folder}")
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
 def train_pattern_version(
-    settings: Settings, params: TrainParams, progress: Progress | None = None
+    settings: Settings, params: TrainParams, progress: Progress | None = None, catalog: Catalog | None = None
 ) -> dict[str, Any]:
     """Train a head from ratings, design codes and augmentations; publish it as a new, inactive pattern version.
 
@@ -258,7 +234,7 @@ def train_pattern_version(
     say: Progress = progress or (lambda f, m: None)
     started = time.perf_counter()
     say(0.0, "reading ratings and features")
-    prep = prepare(settings, params)
+    prep = prepare(settings, params, catalog)
     model = params.model
     base_rows = np.asarray(prep.base.features, dtype=np.float32)
     rng = np.random.default_rng(params.seed)
@@ -301,7 +277,8 @@ def train_pattern_version(
         "decision": {"activate": params.activate, "activated": activated, "reason": reason},
         "created": now_iso(), "seconds": {"train": round(train_seconds, 2)},
     }
-    return _commit(settings, prep, model, out.weights, info, activated, started, _quiet(progress))
+    return commit_version(settings, prep.catalog, prep.store, model, out.weights, info, activated, started,
+                          _quiet(progress))
 
 
 def _decide(mode: str, heldout: dict[str, dict[str, Any]], active: str) -> tuple[bool, str]:
@@ -317,33 +294,6 @@ def _decide(mode: str, heldout: dict[str, dict[str, Any]], active: str) -> tuple
     return False, f"does not beat {active} on held-out ratings ({new['agreement']:.3f} <= {old['agreement']:.3f})"
 
 
-def _commit(settings: Settings, prep: Prepared, model: str, weights: dict[str, np.ndarray], info: dict[str, Any],
-            activated: bool, started: float, say: Progress) -> dict[str, Any]:
-    """Write models/<model>/vN/, publish its feature version (and color+pattern), then register it."""
-    say(0.95, "writing the new version")
-    with _COMMIT_LOCK:
-        version, folder, info = _write_model_dir(settings, prep, model, weights, info)
-        try:
-            feature_info = {k: info[k] for k in ("kind", "extractor", "base_version", "base", "weights", "created")}
-            publish_derived(prep.store, model, version, feature_info)
-            combined = prep.store.exists("color", "v1")
-            if combined:
-                publish_combined(prep.store, prep.catalog, version)
-            info["seconds"]["total"] = round(time.perf_counter() - started, 2)
-            write_json_atomic(folder / "info.json", info)
-            summary = {k: info[k] for k in ("kind", "extractor", "base_version", "weights", "epochs", "created",
-                                             "decision")}
-            summary["metrics"] = {"heldout": info["metrics"]["heldout"]}
-            prep.catalog.register_model_version(model, version, summary, activate=activated)
-            if activated and combined:
-                prep.catalog.activate_model_version(COMBINED, version)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-    say(1.0, f"{model}/{version} ready" + (" and active" if activated else ""))
-    return info
-
-
 def version_info(settings: Settings, model: str, version: str) -> dict[str, Any] | None:
     """models/<model>/<version>/info.json, or None for versions that were not trained."""
     path = settings.models_dir / model / version / "info.json"
@@ -356,11 +306,13 @@ def version_info(settings: Settings, model: str, version: str) -> dict[str, Any]
     return loaded
 
 
-def list_versions(settings: Settings, model: str = "pattern") -> list[dict[str, Any]]:
+def list_versions(
+    settings: Settings, model: str = "pattern", catalog: Catalog | None = None
+) -> list[dict[str, Any]]:
     """Every version of `model`: active flag, kind, and for trained ones data used, epochs, loss curve, metrics."""
     from swatch.catalog.feedback import summary
 
-    catalog = Catalog(settings.db_path)
+    catalog = catalog or Catalog(settings.db_path)
     ratings = {s["version"]: {k: s[k] for k in ("count", "mean", "stars")} for s in summary(catalog, recent=0)
                if s["model"] == model}
     out = []

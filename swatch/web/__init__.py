@@ -33,7 +33,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["swatch.settings"] = settings
     catalog = Catalog(settings.db_path)
     app.extensions["swatch.catalog"] = catalog
-    app.extensions["swatch.jobs"] = JobRunner(catalog)
+    app.extensions["swatch.jobs"] = JobRunner(catalog, settings.job_heartbeat_s, settings.job_stale_s)
+    from swatch.training.commit import heal
+
+    heal(settings, catalog)  # a training commit that died leaves nothing unregistered behind
+    from swatch.web import observability
+
+    observability.init_app(app)  # first: its request hooks (request id, timing, access log) wrap everyone's
+
+    # bounded request parsing everywhere: JSON bodies (depth, numbers), <int:...> ids; refusals as 4xx JSON
+    from swatch.web import errors, params
+
+    app.json = params.BoundedJSONProvider(app)
+    app.url_map.converters["int"] = params.Int64Converter
+    errors.register(app)
 
     # one blueprint per area; each issue adds its own line here
     from swatch.web import feedback, health, jobs
@@ -54,6 +67,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from swatch.web import training
 
     app.register_blueprint(training.bp)
+    from swatch.web import openapi
+
+    openapi.init_app(app)  # /openapi.json and /api/docs
+    from swatch.web import security
+
+    security.init_app(app)
 
     @app.errorhandler(HTTPException)
     def _json_error(exc: HTTPException) -> Any:

@@ -14,6 +14,7 @@ def settings() -> Settings:
 
 
 def catalog() -> Catalog:
+    """The app's one catalogue: every request and job uses it, never a Catalog of its own."""
     return current_app.extensions["swatch.catalog"]
 
 

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from swatch.jobs import JobContext
 from swatch.training.service import TrainingError, TrainParams, list_versions, prepare
 from swatch.web.auth import admin_required
-from swatch.web.context import jobs, settings
+from swatch.web.context import catalog, jobs, settings
 
 bp = Blueprint("training", __name__)
 
@@ -23,7 +23,7 @@ def start_training() -> ResponseReturnValue:
         abort(400, description="send a JSON object of training parameters, e.g. {\"epochs\": 30}")
     try:
         params = TrainParams.from_mapping(body)
-        prepare(settings(), params)  # fail now, with the reason, rather than in the job
+        prepare(settings(), params, catalog())  # fail now, with the reason, rather than in the job
     except TrainingError as exc:
         abort(400, description=str(exc))
     if any(j["state"] in ("queued", "running") for j in jobs().list("train", limit=20)):
@@ -33,7 +33,8 @@ def start_training() -> ResponseReturnValue:
     def run(ctx: JobContext, raw: dict[str, Any]) -> dict[str, Any]:
         from swatch.training.service import train_pattern_version
 
-        info = train_pattern_version(conf, TrainParams.from_mapping(raw), progress=ctx.progress)
+        info = train_pattern_version(conf, TrainParams.from_mapping(raw), progress=ctx.progress,
+                                     catalog=ctx.catalog)
         return {k: info[k] for k in ("model", "version", "metrics", "decision", "loss_curve", "data", "seconds")}
 
     job_id = jobs().start("train", params.to_dict(), run)
@@ -45,7 +46,8 @@ def training_versions() -> ResponseReturnValue:
     model = request.args.get("model", "pattern")
     if model != "pattern":
         abort(400, description="only the pattern model is trained")
-    return jsonify(model=model, versions=list_versions(settings(), model), defaults=TrainParams().to_dict())
+    return jsonify(model=model, versions=list_versions(settings(), model, catalog()),
+                   defaults=TrainParams().to_dict())
 
 
 @bp.get("/api/models/compare")
@@ -57,6 +59,6 @@ def compare() -> ResponseReturnValue:
     if not a or not b:
         abort(400, description="give two versions: ?a=v1&b=v2")
     try:
-        return jsonify(compare_versions(settings(), model, a, b))
+        return jsonify(compare_versions(settings(), model, a, b, catalog=catalog()))
     except CompareError as exc:
         abort(exc.status, description=str(exc))

@@ -1,0 +1,130 @@
+"""The `jobs` table: typed job records, inserts, updates, heartbeats and the reaping of a dead owner's jobs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from swatch.catalog.db import Catalog, now_iso
+
+ACTIVE_STATES = ("queued", "running")
+_UPDATABLE = frozenset({"state", "progress", "message", "result"})
+_SELECT = ("SELECT id, kind, state, progress, message, params, result, created_at, updated_at, owner, heartbeat_at"
+           " FROM jobs")
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One row of `jobs`, JSON columns decoded."""
+
+    id: str
+    kind: str
+    state: str
+    progress: float
+    message: str
+    params: dict[str, Any]
+    result: dict[str, Any]
+    created_at: str
+    updated_at: str
+    owner: str | None
+    heartbeat_at: str | None
+
+
+@dataclass(frozen=True)
+class StaleJob:
+    """A queued or running job whose owner stopped heartbeating, with the age of its last sign of life."""
+
+    id: str
+    owner: str | None
+    silent_s: float
+
+
+def _parse_iso(stamp: str) -> datetime:
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _loads(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _record(r: Sequence[Any]) -> JobRecord:
+    return JobRecord(id=r[0], kind=r[1], state=r[2], progress=float(r[3]), message=r[4] or "", params=_loads(r[5]),
+                     result=_loads(r[6]), created_at=r[7], updated_at=r[8], owner=r[9], heartbeat_at=r[10])
+
+
+def insert_job(catalog: Catalog, job_id: str, kind: str, params: dict[str, Any], owner: str) -> None:
+    """A new queued job owned (and heartbeaten, as of now) by `owner`."""
+    stamp = now_iso()
+    with catalog.transaction() as tx:
+        tx.execute(
+            "INSERT INTO jobs(id, kind, state, progress, message, params, result, created_at, updated_at, owner,"
+            " heartbeat_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (job_id, kind, "queued", 0.0, "", json.dumps(params, sort_keys=True, default=str), "{}", stamp, stamp,
+             owner, stamp),
+        )
+
+
+def update_job(catalog: Catalog, job_id: str, **values: Any) -> None:
+    """Set some of state, progress, message, result (a dict, stored as JSON) and touch updated_at."""
+    unknown = set(values) - _UPDATABLE
+    if unknown:
+        raise ValueError(f"not job columns: {', '.join(sorted(unknown))}")
+    if "result" in values:
+        values["result"] = json.dumps(values["result"], default=str)
+    cols = "".join(f"{k} = ?, " for k in values)
+    with catalog.transaction() as tx:
+        tx.execute(f"UPDATE jobs SET {cols}updated_at = ? WHERE id = ?", (*values.values(), now_iso(), job_id))
+
+
+def heartbeat(catalog: Catalog, job_ids: Sequence[str], owner: str) -> None:
+    """Record that `owner` is alive and still running these jobs."""
+    if not job_ids:
+        return
+    marks = ",".join("?" * len(job_ids))
+    with catalog.transaction() as tx:
+        tx.execute(
+            f"UPDATE jobs SET heartbeat_at = ? WHERE owner = ? AND state IN ('queued', 'running') AND id IN ({marks})",
+            (now_iso(), owner, *job_ids),
+        )
+
+
+def fail_stale(catalog: Catalog, stale_after_s: float) -> list[StaleJob]:
+    """Fail every queued or running job not heartbeaten for `stale_after_s` (its owner died); returns them.
+
+    Jobs from before heartbeats existed count their last update as their last heartbeat.
+    """
+    now = datetime.now(UTC)
+    failed: list[StaleJob] = []
+    with catalog.transaction() as tx:
+        rows = tx.execute(
+            "SELECT id, owner, COALESCE(heartbeat_at, updated_at) FROM jobs WHERE state IN ('queued', 'running')"
+        ).fetchall()
+        for job_id, owner, last in rows:
+            silent = (now - _parse_iso(last)).total_seconds()
+            if silent < stale_after_s:
+                continue
+            tx.execute(
+                "UPDATE jobs SET state = 'failed', message = ?, updated_at = ? WHERE id = ?",
+                (f"worker died (no heartbeat for {silent:.0f} s)", now_iso(), job_id),
+            )
+            failed.append(StaleJob(job_id, owner, silent))
+    return failed
+
+
+def get_job(catalog: Catalog, job_id: str) -> JobRecord | None:
+    r = catalog.connect().execute(_SELECT + " WHERE id = ?", (job_id,)).fetchone()
+    return _record(r) if r else None
+
+
+def list_jobs(catalog: Catalog, kind: str | None = None, limit: int = 50) -> list[JobRecord]:
+    """Newest first."""
+    sql = _SELECT + (" WHERE kind = ?" if kind else "") + " ORDER BY created_at DESC LIMIT ?"
+    args: tuple[Any, ...] = (kind, limit) if kind else (limit,)
+    return [_record(r) for r in catalog.connect().execute(sql, args)]
