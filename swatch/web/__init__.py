@@ -9,17 +9,13 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from swatch.catalog.db import Catalog
-from swatch.config import PROJECT_ROOT, Settings
+from swatch.config import Settings
 from swatch.jobs import JobRunner
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app. `test_config` may hold `SETTINGS` (a Settings) or `DATA_DIR` for tests."""
-    app = Flask(
-        __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
-    )
+    app = Flask(__name__)  # templates/ and static/ beside this module, shipped as package data
     test_config = dict(test_config or {})
     settings = test_config.pop("SETTINGS", None)
     if settings is None:
