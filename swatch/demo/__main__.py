@@ -1,0 +1,5 @@
+"""`python -m swatch.demo`."""
+
+from swatch.demo.cli import main
+
+raise SystemExit(main())
