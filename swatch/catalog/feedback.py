@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from swatch.catalog.db import Catalog, now_iso
 
 MAX_RATER = 100  # characters of a rater's name
 MAX_NAME = 4096  # characters of an image's relative path or file name
+
+
+class FeedbackRating(NamedTuple):
+    """One stored rating as training reads it (query and result ids are None when the image row is gone)."""
+
+    id: int
+    query_id: int | None
+    result_id: int | None
+    rating: int
 
 
 class FeedbackError(ValueError):
@@ -73,3 +82,11 @@ def summary(catalog: Catalog, recent: int = 10) -> list[dict[str, Any]]:
         out.append({"model": model, "version": version, "count": int(count), "mean": round(float(mean), 3),
                     "stars": hist, "recent": last})
     return out
+
+
+def ratings_of(catalog: Catalog, model: str) -> list[FeedbackRating]:
+    """Every rating given to `model`'s results, oldest first."""
+    rows = catalog.connect().execute(
+        "SELECT id, query_id, result_id, rating FROM feedback WHERE model = ? ORDER BY id", (model,)
+    )
+    return [FeedbackRating(int(f), q, r, int(s)) for f, q, r, s in rows]

@@ -128,3 +128,9 @@ def list_jobs(catalog: Catalog, kind: str | None = None, limit: int = 50) -> lis
     sql = _SELECT + (" WHERE kind = ?" if kind else "") + " ORDER BY created_at DESC LIMIT ?"
     args: tuple[Any, ...] = (kind, limit) if kind else (limit,)
     return [_record(r) for r in catalog.connect().execute(sql, args)]
+
+
+def count_by_state(catalog: Catalog) -> dict[str, int]:
+    """How many jobs are in each state (states with none left out)."""
+    rows = catalog.connect().execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall()
+    return {str(state): int(n) for state, n in rows}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from swatch.catalog import clusters as clusters_sql
+from swatch.catalog.clusters import Move, current_clusters, insert_moves
 from swatch.catalog.db import Catalog, now_iso
 from swatch.clustering.versions import ClusterError, version_info
 
@@ -53,26 +55,13 @@ def move_designs(
     moved: list[int] = []
     stamp = now_iso()
     with catalog.transaction() as tx:
-        current: dict[int, int] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for image_id, cluster in tx.execute(
-                "SELECT a.image_id, COALESCE((SELECT m.to_cluster FROM cluster_moves m WHERE m.version = a.version"
-                " AND m.image_id = a.image_id ORDER BY m.id DESC LIMIT 1), a.cluster)"
-                f" FROM cluster_assignments a WHERE a.version = ? AND a.image_id IN ({marks})", (version, *chunk),
-            ):
-                current[int(image_id)] = int(cluster)
+        current = current_clusters(tx, version, ids)
         missing = [i for i in ids if i not in current]
         if missing:
             raise ClusterError(f"design(s) not in cluster version {version}: {', '.join(map(str, missing[:5]))}"
                                + (" ..." if len(missing) > 5 else ""))
         moved = [i for i in ids if current[i] != to]
-        tx.executemany(
-            "INSERT INTO cluster_moves(version, image_id, from_cluster, to_cluster, moved_by, moved_at)"
-            " VALUES (?,?,?,?,?,?)",
-            [(version, i, current[i], to, moved_by, stamp) for i in moved],
-        )
+        insert_moves(tx, [Move(version, i, current[i], to, moved_by, stamp) for i in moved])
     done = set(moved)
     return {"version": version, "to": to, "moved": moved, "unchanged": [i for i in ids if i not in done],
             "moved_by": moved_by, "moved_at": stamp}
@@ -81,9 +70,4 @@ def move_designs(
 def move_history(catalog: Catalog, version: str, limit: int = 100) -> list[dict[str, Any]]:
     """The latest hand moves of a version, newest first."""
     version_info(catalog, version)
-    rows = catalog.connect().execute(
-        "SELECT id, image_id, from_cluster, to_cluster, moved_by, moved_at FROM cluster_moves WHERE version = ?"
-        " ORDER BY id DESC LIMIT ?", (version, limit),
-    )
-    return [{"id": r[0], "image_id": r[1], "from": r[2], "to": r[3], "moved_by": r[4], "moved_at": r[5]}
-            for r in rows]
+    return [m.to_dict() for m in clusters_sql.move_history(catalog, version, limit)]

@@ -1,10 +1,10 @@
-"""Cluster versions: validate a request, run k-means on a feature version, save it once (catalogue + sidecar), read it."""
+"""Cluster versions: validate a request, run k-means on a feature version, save it once (catalogue + sidecar)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable
@@ -14,8 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from swatch.catalog.clusters import assignment_table, cluster_version_exists
+from swatch import versioning
+from swatch.bounds import MIN_INT64, ParamError, integer
+from swatch.catalog.clusters import (
+    ClusterVersionRow,
+    assignment_table,
+    cluster_version_exists,
+    design_codes,
+    insert_version,
+    version_names,
+    version_row,
+    version_rows,
+)
 from swatch.catalog.db import Catalog, now_iso
+from swatch.catalog.images import image_json
 from swatch.clustering import kmeans as km
 from swatch.config import Settings
 from swatch.features.store import (
@@ -25,8 +37,6 @@ from swatch.features.store import (
     FeatureStoreError,
     FeatureVersion,
 )
-from swatch.fsutil import fsync_dir
-from swatch.web.params import MIN_INT64, ParamError, integer
 
 MAX_K = 10_000
 MAX_NITER = 1_000
@@ -130,7 +140,7 @@ def run_clustering(
     sil_seconds = time.perf_counter() - t0
     ids = [int(i) for i in fv.ids]
     nearest = km.nearest_rows(res.labels, res.distances, k, REPRESENTATIVES * 20)
-    design_of = designs(catalog, [ids[int(r)] for rows in nearest for r in rows])
+    design_of = design_codes(catalog, [ids[int(r)] for rows in nearest for r in rows])
     reps = km.representatives(nearest, {int(r): design_of.get(ids[int(r)]) for rows in nearest for r in rows},
                               REPRESENTATIVES)
     sizes = res.sizes()
@@ -157,27 +167,9 @@ def run_clustering(
             "k_auto": auto, "seconds": round(total, 3)}
 
 
-def designs(catalog: Catalog, ids: list[int]) -> dict[int, str | None]:
-    """Design code per image id (only ids with metadata appear)."""
-    out: dict[int, str | None] = {}
-    conn = catalog.connect()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        out.update(conn.execute(f"SELECT image_id, design FROM metadata WHERE image_id IN ({marks})", chunk))
-    return out
-
-
-def _write(path: Path, writer: Callable[[Any], object]) -> None:
-    with open(path, "wb") as fh:
-        writer(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def next_version(conn: Any) -> str:
+def next_version(conn: sqlite3.Connection) -> str:
     """The next global cluster version name (v1, v2, ...), read inside the saving transaction."""
-    nums = [int(v[1:]) for (v,) in conn.execute("SELECT version FROM cluster_versions") if VERSION_RE.match(v)]
+    nums = [int(v[1:]) for v in version_names(conn) if VERSION_RE.match(v)]
     return f"v{max(nums, default=0) + 1}"
 
 
@@ -187,71 +179,42 @@ def save_version(
 ) -> str:
     """Write clusters/<version>/{centroids.npy, info.json} and the catalogue rows as one unit; returns the version.
 
-    The sidecar is written under a temporary name and renamed inside the catalogue transaction, just before it
-    commits; the version number is allocated inside that (exclusive) transaction, so concurrent runs never collide.
+    The folder is published (swatch.versioning) inside the catalogue transaction, just before it commits; the
+    version number is allocated inside that (exclusive) transaction, so concurrent runs never collide.
     """
     root = settings.clusters_dir
     root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".tmp-{uuid.uuid4().hex[:12]}"
-    tmp.mkdir()
+    versioning.heal(root)
+    assert req.feature_version is not None  # resolve() filled it in
     target: Path | None = None
     try:
-        _write(tmp / "centroids.npy", lambda fh: np.save(fh, res.centroids))
         with catalog.transaction() as tx:
             version = next_version(tx)
-            created = now_iso()
-            info = {"version": version, "model": req.model, "feature_version": req.feature_version, "k": res.k,
-                    "params": params, "metrics": metrics, "created": created,
-                    "files": {"centroids.npy": f"float32 {list(res.centroids.shape)}, row c = centroid of cluster c"},
-                    "assignments": "catalog.db, table cluster_assignments (immutable); hand moves: cluster_moves"}
-            _write(tmp / "info.json", lambda fh: fh.write(json.dumps(info, indent=1, sort_keys=True).encode()))
-            fsync_dir(tmp)
-            tx.execute(
-                "INSERT INTO cluster_versions(version, model, feature_version, k, params, metrics, created_at)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (version, req.model, req.feature_version, res.k, json.dumps(params, sort_keys=True),
-                 json.dumps(metrics, sort_keys=True), created),
-            )
-            tx.executemany(
-                "INSERT INTO cluster_assignments(version, image_id, cluster, distance) VALUES (?,?,?,?)",
-                zip([version] * len(ids), ids, res.labels.tolist(), res.distances.astype(float).tolist(),
-                    strict=True),
-            )
             dest = root / version
             if dest.exists():  # left by a run that crashed before its commit: not a version, keep it aside
                 os.rename(dest, root / f".orphan-{version}-{uuid.uuid4().hex[:8]}")
-            os.rename(tmp, dest)
-            target = dest
-            fsync_dir(root)
+            row = ClusterVersionRow(version, req.model, req.feature_version, res.k, params, metrics, now_iso())
+            info = {"version": version, "model": req.model, "feature_version": req.feature_version, "k": res.k,
+                    "params": params, "metrics": metrics, "created": row.created_at,
+                    "files": {"centroids.npy": f"float32 {list(res.centroids.shape)}, row c = centroid of cluster c"},
+                    "assignments": "catalog.db, table cluster_assignments (immutable); hand moves: cluster_moves"}
+            with versioning.publish(root, info, version) as tmp:
+                with open(tmp / "centroids.npy", "wb") as fh:
+                    np.save(fh, res.centroids)
+                insert_version(tx, row, ids, res.labels.tolist(), res.distances.astype(float).tolist())
+            target = root / version
     except BaseException:
         if target is not None and not cluster_version_exists(catalog, target.name):
             shutil.rmtree(target, ignore_errors=True)
         raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return version
-
-
-def _version_row(r: tuple) -> dict[str, Any]:
-    version, model, feature_version, k, params, metrics, created, moves = r
-    return {"version": version, "model": model, "feature_version": feature_version, "k": int(k),
-            "params": json.loads(params), "metrics": json.loads(metrics), "created_at": created,
-            "moves": int(moves)}
-
-
-_VERSIONS = """
-SELECT v.version, v.model, v.feature_version, v.k, v.params, v.metrics, v.created_at,
-       (SELECT COUNT(*) FROM cluster_moves m WHERE m.version = v.version)
-FROM cluster_versions v
-"""
 
 
 def list_versions(catalog: Catalog, model: str | None = None) -> list[dict[str, Any]]:
     """Every cluster version (oldest first) with its parameters and figures; per-cluster detail left out."""
-    sql, args = (_VERSIONS + " WHERE v.model = ?", (model,)) if model else (_VERSIONS, ())
     out = []
-    for r in catalog.connect().execute(sql, args):
-        row = _version_row(r)
+    for r in version_rows(catalog, model):
+        row = r.to_dict()
         row["metrics"].pop("clusters", None)
         out.append(row)
     return sorted(out, key=lambda v: int(v["version"][1:]))
@@ -261,10 +224,10 @@ def version_info(catalog: Catalog, version: str) -> dict[str, Any]:
     """One version's row (with per-cluster representatives in metrics); ClusterError when unknown."""
     if not isinstance(version, str) or not VERSION_RE.match(version):
         raise ClusterError(f"invalid cluster version {version!r}: versions are v1, v2, ...")
-    r = catalog.connect().execute(_VERSIONS + " WHERE v.version = ?", (version,)).fetchone()
-    if r is None:
+    row = version_row(catalog, version)
+    if row is None:
         raise ClusterError(f"unknown cluster version {version!r}")
-    return _version_row(r)
+    return row.to_dict()
 
 
 def version_detail(
@@ -299,9 +262,10 @@ def version_detail(
     clusters = []
     for c in wanted:
         member_ids = {i for _, i, _ in by_cluster[c]}
-        reps = [images[i].to_public() for i in stored.get(c, {}).get("representatives", [])
+        reps = [image_json(images[i], thumbnail=False) for i in stored.get(c, {}).get("representatives", [])
                 if i in member_ids and i in images]
-        members = [{**images[i].to_public(), "moved": moved} for _, i, moved in shown[c] if i in images]
+        members = [{**image_json(images[i], thumbnail=False), "moved": moved}
+                   for _, i, moved in shown[c] if i in images]
         clusters.append({"cluster": c, "size": len(by_cluster[c]), "kmeans_size": stored.get(c, {}).get("size"),
                          "representatives": reps, "members": members})
     info["removed"] = sum(1 for row in table if row[0] not in live)

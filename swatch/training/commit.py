@@ -15,10 +15,8 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import shutil
 import signal
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from swatch import versioning
 from swatch.catalog.db import Catalog, now_iso
 from swatch.config import Settings
 from swatch.features.store import VERSION_RE, FeatureStore
@@ -37,7 +36,7 @@ from swatch.features.versions import (
     publish_combined_rows,
     publish_derived,
 )
-from swatch.fsutil import fsync_dir, write_json_atomic
+from swatch.fsutil import fsync_dir
 from swatch.training.head import HEAD_FILE, HEAD_KIND, save_weights
 
 FAULT_ENV = "SWATCH_FAULT_POINT"
@@ -99,11 +98,9 @@ def _heal_locked(settings: Settings, catalog: Catalog, store: FeatureStore, mode
     folder = settings.models_dir / model
     stamp = now_iso().replace(":", "").replace(".", "")
     moved = False
+    report.removed += [f"models/{model}/{path.name}" for path in versioning.heal(folder)]
     for path in sorted(folder.iterdir()):
-        if path.name.startswith(".tmp-") and path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-            report.removed.append(f"models/{model}/{path.name}")
-        elif VERSION_RE.match(path.name) and path.name not in registered:
+        if VERSION_RE.match(path.name) and path.name not in registered:
             aside = f".orphan-{path.name}-{stamp}"
             os.rename(path, folder / aside)
             moved = True
@@ -127,7 +124,8 @@ def _heal_locked(settings: Settings, catalog: Catalog, store: FeatureStore, mode
             report.incomplete.append(f"{model}/{version} is registered but lacks {', '.join(missing)}")
     for version in sorted(combined):
         if not store.exists(COMBINED, version):
-            report.incomplete.append(f"{COMBINED}/{version} is registered but lacks image_features/{COMBINED}/{version}")
+            lacking = f"image_features/{COMBINED}/{version}"
+            report.incomplete.append(f"{COMBINED}/{version} is registered but lacks {lacking}")
     for line in report.removed:
         log.warning("training commit that died: removed %s", line)
     for line in report.incomplete:
@@ -135,34 +133,22 @@ def _heal_locked(settings: Settings, catalog: Catalog, store: FeatureStore, mode
     return report
 
 
-def next_version(settings: Settings, store: FeatureStore, catalog: Catalog, model: str) -> int:
-    """One more than any version number the catalogue, the feature store or models/<model>/ has used."""
+def next_version(settings: Settings, store: FeatureStore, catalog: Catalog, model: str) -> str:
+    """One more than any version number the catalogue, the feature store or models/<model>/ has used (v2 at least)."""
     used = [v["version"] for v in catalog.model_versions(model)] + store.versions(model)
-    folder = settings.models_dir / model
-    if folder.is_dir():
-        used += [p.name for p in folder.iterdir() if VERSION_RE.match(p.name)]
-    return 1 + max([int(v[1:]) for v in used] + [1])
+    used += versioning.existing_versions(settings.models_dir / model)
+    return f"v{1 + max([int(v[1:]) for v in used] + [1])}"
 
 
 def _write_model_dir(folder: Path, version: str, weights: dict[str, np.ndarray],
                      info_for: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-    """models/<model>/vN/ written complete in a temp folder (head.npz, then info.json = `info_for(its sha256)`),
-    fsynced and renamed into place; returns the info."""
-    final = folder / version
-    if final.exists():
+    """models/<model>/vN/ published (swatch.versioning): head.npz, then info.json = `info_for(its sha256)`;
+    returns the info."""
+    if (folder / version).exists():
         raise RuntimeError(f"models/{folder.name}/{version} already exists")
-    tmp = folder / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        info = info_for(save_weights(tmp / HEAD_FILE, weights))
-        write_json_atomic(tmp / "info.json", info)
-        fsync_dir(tmp)
-        fault_point("model-written")
-        os.rename(tmp, final)
-        fsync_dir(folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    info: dict[str, Any] = {}
+    with versioning.publish(folder, info, version, sealed=lambda _: fault_point("model-written")) as tmp:
+        info.update(info_for(save_weights(tmp / HEAD_FILE, weights)))
     return info
 
 
@@ -173,7 +159,7 @@ def commit_version(settings: Settings, catalog: Catalog, store: FeatureStore, mo
     say(0.95, "writing the new version")
     with commit_lock(settings, model):
         _heal_locked(settings, catalog, store, model)
-        version = f"v{next_version(settings, store, catalog, model)}"
+        version = next_version(settings, store, catalog, model)
         folder = settings.models_dir / model
         n_layers = len(weights) // 2
 

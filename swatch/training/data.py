@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from swatch.catalog.db import Catalog
+from swatch.catalog.feedback import ratings_of
 from swatch.images import ImageError, open_image
 
 POSITIVE_MIN = 4  # 4-5 stars: the result looks like the query
@@ -40,14 +41,13 @@ def load_ratings(catalog: Catalog, row_of_id: dict[int, int], model: str = "patt
     """
     sums: dict[tuple[int, int], list[float]] = defaultdict(list)
     last = 0
-    for fid, qid, rid, stars in catalog.connect().execute(
-        "SELECT id, query_id, result_id, rating FROM feedback WHERE model = ? ORDER BY id", (model,)
-    ):
-        last = max(last, int(fid))
+    for fb in ratings_of(catalog, model):
+        last = max(last, fb.id)
+        qid, rid = fb.query_id, fb.result_id
         if qid is None or rid is None or qid == rid:
             continue
         if int(qid) in row_of_id and int(rid) in row_of_id:
-            sums[(int(qid), int(rid))].append(float(stars))
+            sums[(int(qid), int(rid))].append(float(fb.rating))
     out = [
         Rating(q, r, row_of_id[q], row_of_id[r], float(np.mean(v)), len(v)) for (q, r), v in sorted(sums.items())
     ]

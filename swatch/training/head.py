@@ -1,4 +1,4 @@
-"""The trained pattern head in numpy: weights file (head.npz), its forward pass, and TRANSFORMS["trained-head"]."""
+"""The trained pattern head in numpy: weights file (head.npz), its forward pass, its registered transform."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from swatch.features.base import l2_normalise
-from swatch.features.versions import TRANSFORMS
+from swatch.features.versions import register_transform
 from swatch.fsutil import atomic_write, file_sha256
 
 HEAD_KIND = "trained-head"
@@ -102,10 +102,10 @@ def weights_location(info: Mapping[str, Any]) -> Path:
 
 
 def head_transform(info: dict[str, Any], base_rows: np.ndarray) -> np.ndarray:
-    """TRANSFORMS entry: rows of the base version (v1) -> rows of the trained version described by `info`."""
+    """The registered transform: rows of the base version (v1) -> rows of the trained version described by `info`."""
     spec = info.get("weights") or {}
     weights = load_weights(weights_location(info), spec.get("sha256") if isinstance(spec, Mapping) else None)
     return forward(weights, base_rows)
 
 
-TRANSFORMS[HEAD_KIND] = head_transform
+register_transform(HEAD_KIND, head_transform)

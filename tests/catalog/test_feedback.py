@@ -17,7 +17,8 @@ def test_rating_is_stored_and_summarised(client, settings):
     resp = client.post("/api/feedback", json={"query": q, "result": r, "model": "pattern", "version": "v1",
                                               "rating": 4})
     assert resp.status_code == 201
-    rows = Catalog(settings.db_path).connect().execute("SELECT query_name, result_name, rating FROM feedback").fetchall()
+    conn = Catalog(settings.db_path).connect()
+    rows = conn.execute("SELECT query_name, result_name, rating FROM feedback").fetchall()
     assert rows == [(q, r, 4)]
     summ = client.get("/api/feedback/summary").get_json()["versions"]
     assert summ[0]["model"] == "pattern" and summ[0]["count"] == 1 and summ[0]["stars"]["4"] == 1

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -16,8 +14,7 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "browser"))
-from harness import ROOT, free_port, wait_ready  # noqa: E402
+from swatch.testing.server import start_server
 
 ROUNDS = 10
 RATINGS_PER_ROUND = 8
@@ -64,15 +61,11 @@ def test_no_acknowledged_rating_is_lost_over_ten_rounds(tmp_path: Path, data_dir
     lost_by_round: list[int] = []
     errors: list[str] = []  # any answer but success: the old code also gave 500 (disk I/O error) here
     for rnd in range(ROUNDS):
-        port = free_port()
-        env = {**os.environ, "SWATCH_DATA_DIR": str(data_dir), "SWATCH_ADMIN_TOKEN": "lost-writes-token"}
-        with open(tmp_path / f"server-{rnd}.log", "wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "swatch.serve", "--port", str(port), "--threads", "4"],
-                                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
+        server = start_server(data_dir, admin_token="lost-writes-token", threads=4,
+                              log=tmp_path / f"server-{rnd}.log")
+        url = server.url
         this_round: list[int] = []
         try:
-            wait_ready(url, proc)
             # the requests that used to build a fresh Catalog (and open and close catalog.db with open())
             for path in ("/api/train/versions?model=pattern", "/api/models/compare?model=pattern&a=v1&b=v1"):
                 status, _ = _call(url + path)
@@ -89,8 +82,7 @@ def test_no_acknowledged_rating_is_lost_over_ten_rounds(tmp_path: Path, data_dir
                 else:
                     errors.append(f"round {rnd}: POST /api/feedback -> {status}")
         finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
+            server.kill()
         acknowledged += this_round
         stored = _stored_ids(db)
         lost_by_round.append(sum(1 for i in this_round if i not in stored))
