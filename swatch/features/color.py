@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from swatch.features.base import Extractor, l2_normalise, register
+from swatch.features.base import Extractor
 
 L_RANGE = (0.0, 100.0)
 AB_RANGE = (-80.0, 80.0)
@@ -103,10 +103,8 @@ class ColorExtractor(Extractor):
         hist /= max(hist.sum(), 1e-12)
         return np.power(hist, self.power).astype(np.float32)
 
-    def extract(self, images: list[Image.Image]) -> np.ndarray:
-        if not images:
-            return np.zeros((0, self.dim), np.float32)
-        return l2_normalise(np.stack([self.describe(im) for im in images]))
+    def _extract(self, images: list[Image.Image]) -> np.ndarray:
+        return np.stack([self.describe(im) for im in images])
 
     def params(self) -> dict[str, Any]:
         return {"bins": list(self.bins), "side": self.side, "background": self.background,
@@ -132,8 +130,3 @@ def dominant_palette(img: Image.Image, k: int = 5, side: int = 64) -> list[dict[
         out.append({"hex": f"#{r:02x}{g:02x}{b:02x}", "share": round(float(counts[i] / counts.sum()), 3),
                     "lab": [round(float(v), 1) for v in centres[i]]})
     return out
-
-
-@register("color")
-def _make_color(**kwargs: Any) -> Extractor:
-    return ColorExtractor(**kwargs)

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from swatch import versioning
 from swatch.catalog.db import now_iso
 from swatch.fsutil import fsync_dir
 
-VERSION_RE = re.compile(r"^v[1-9][0-9]{0,5}$")
+VERSION_RE = versioning.VERSION_RE
 MODEL_RE = re.compile(r"^[a-z][a-z+_-]{0,40}$")
 
 
@@ -61,7 +61,7 @@ def _publish_lock(folder: Path) -> Iterator[None]:
 
 
 class FeatureStore:
-    """Reads and publishes feature versions under `root` (DESIGN.md, Data)."""
+    """Reads and publishes feature versions under `root` (docs/architecture.md, "Where things live")."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -135,35 +135,19 @@ class FeatureStore:
         self, folder: Path, version: str, features: np.ndarray, ids_list: list[int], info: dict[str, Any]
     ) -> None:
         """The body of publish, run holding the model's lock: any `.tmp-*` left here is from a dead writer."""
-        model = folder.name
         target = folder / version
         if target.exists() and not target.is_symlink():
             raise FeatureStoreError(f"{target} is a plain folder; move it away before publishing")
-        self._clean_leftovers(folder)
-        stamp = now_iso().replace(":", "").replace(".", "")
-        tmp = folder / f".tmp-{version}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
+        versioning.heal(folder)
         full_info = dict(info)
         full_info.update({
-            "model": model, "version": version, "count": len(ids_list), "dim": int(features.shape[1]),
+            "model": folder.name, "version": version, "count": len(ids_list), "dim": int(features.shape[1]),
             "dtype": "float32", "normalised": "l2", "created": now_iso(),
         })
-        for name, writer in (
-            ("features.npy", lambda fh: np.save(fh, features)),
-            ("ids.json", lambda fh: fh.write(json.dumps(ids_list).encode())),
-            ("info.json", lambda fh: fh.write(json.dumps(full_info, indent=1, sort_keys=True).encode())),
-        ):
-            with open(tmp / name, "wb") as fh:
-                writer(fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-        fsync_dir(tmp)
-        snap_name = f".snap-{version}-{stamp}-{uuid.uuid4().hex[:6]}"
-        os.rename(tmp, folder / snap_name)
-        link_tmp = folder / f".tmp-link-{uuid.uuid4().hex[:8]}"
-        os.symlink(snap_name, link_tmp)
-        os.replace(link_tmp, target)
-        fsync_dir(folder)
+        with versioning.publish(folder, full_info, version, replace=True) as tmp:
+            with open(tmp / "features.npy", "wb") as fh:
+                np.save(fh, features)
+            (tmp / "ids.json").write_bytes(json.dumps(ids_list).encode())
         self._prune(folder, version)
 
     def retract(self, model: str, version: str) -> bool:
@@ -179,14 +163,6 @@ class FeatureStore:
             for snap in link.parent.glob(f".snap-{version}-*"):
                 shutil.rmtree(snap, ignore_errors=True)
         return found
-
-    @staticmethod
-    def _clean_leftovers(folder: Path) -> None:
-        for p in folder.glob(".tmp-*"):
-            if p.is_symlink() or p.is_file():
-                p.unlink(missing_ok=True)
-            else:
-                shutil.rmtree(p, ignore_errors=True)
 
     @staticmethod
     def _prune(folder: Path, version: str, keep: int = 2) -> None:

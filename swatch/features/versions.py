@@ -2,39 +2,53 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from swatch.catalog.db import Catalog
-from swatch.features.base import combine_color_pattern, l2_normalise
-from swatch.features.store import FeatureStore, FeatureVersion
+from swatch.features.base import COMBINED, combine_color_pattern, l2_normalise
+from swatch.features.store import FeatureStore, FeatureStoreError, FeatureVersion
 
 #: models whose v1 is extracted straight from images
 BASE_MODELS = ("color", "pattern")
-COMBINED = "color+pattern"
 
+Transform = Callable[[dict[str, Any], np.ndarray], np.ndarray]
 #: info["kind"] -> transform(info, base_rows) -> rows. A derived version (a trained head, say) maps rows of its
-#: info["base_version"] (v1) to its own space; the same function serves catalogue rows and query rows.
-TRANSFORMS: dict[str, Callable[[dict[str, Any], np.ndarray], np.ndarray]] = {}
-#: modules that fill TRANSFORMS when imported; imported on first use so every caller sees every kind
-TRANSFORM_MODULES = ("swatch.training.head",)
+#: info["base_version"] (v1) to its own space; the same function serves catalogue rows and query rows. The modules
+#: that define a kind register it here when imported (features never imports them).
+_TRANSFORMS: dict[str, Transform] = {}
 
 
-def known_transforms() -> dict[str, Callable[[dict[str, Any], np.ndarray], np.ndarray]]:
-    """TRANSFORMS, after importing the modules that register into it."""
-    for name in TRANSFORM_MODULES:
-        importlib.import_module(name)
-    return TRANSFORMS
+def register_transform(kind: str, transform: Transform) -> None:
+    """Make versions of `kind` derivable: `transform(info, base_rows)` maps base rows into the version's space."""
+    _TRANSFORMS[kind] = transform
+
+
+def known_transforms() -> dict[str, Transform]:
+    """The registered kinds of derived version and their transforms."""
+    return dict(_TRANSFORMS)
+
+
+def _is_derived(info: dict[str, Any]) -> bool:
+    """A version whose rows are computed from its base version's (not extracted, not a combination)."""
+    return bool(info.get("base_version")) and info.get("kind") not in ("pretrained", "combined")
 
 
 def transform_rows(model: str, info: dict[str, Any], base_rows: np.ndarray) -> np.ndarray:
-    """Rows of a version from rows of its base version (identity for extracted versions)."""
+    """Rows of a version from rows of its base version (identity for extracted versions).
+
+    FeatureStoreError for a derived version whose kind no imported module has registered (the rows would not
+    compare with the version's stored ones).
+    """
     kind = info.get("kind", "pretrained")
-    if kind in known_transforms():
-        return l2_normalise(TRANSFORMS[kind](info, np.asarray(base_rows, dtype=np.float32)))
+    transform = _TRANSFORMS.get(kind)
+    if transform is not None:
+        return l2_normalise(transform(info, np.asarray(base_rows, dtype=np.float32)))
+    if _is_derived(info):
+        raise FeatureStoreError(f"{model} version of kind {kind!r} is derived from {info.get('base_version')} "
+                                f"but no transform is registered for {kind!r}; known: {sorted(_TRANSFORMS)}")
     return np.asarray(base_rows, dtype=np.float32)
 
 
@@ -89,7 +103,8 @@ def refresh_derived(store: FeatureStore, catalog: Catalog) -> list[str]:
     done: list[str] = []
     pattern_versions = catalog.model_versions("pattern")
     for entry in pattern_versions:
-        if entry["info"].get("kind") in known_transforms() and store.exists("pattern", entry["info"].get("base_version", "v1")):
+        derived = entry["info"].get("kind") in _TRANSFORMS or _is_derived(entry["info"])
+        if derived and store.exists("pattern", entry["info"].get("base_version", "v1")):
             publish_derived(store, "pattern", entry["version"], store.load("pattern", entry["version"]).info
                             if store.exists("pattern", entry["version"]) else entry["info"])
             done.append(f"pattern/{entry['version']}")

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import shared_conftest
 from PIL import Image
-from test_images import shared_conftest
 
 from swatch.features.backbone import BackboneError, load_backbone, weights_path, weights_sha256
 from swatch.images import open_image

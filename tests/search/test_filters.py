@@ -9,10 +9,10 @@ import pytest
 
 from swatch.catalog.clusters import members
 from swatch.catalog.db import Catalog, now_iso
+from swatch.catalog.snapshot import MetadataSource
 from swatch.config import Settings
-from swatch.filters import ClusterFilter, FibreRange, FilterError, parse_filters
-from swatch.index.metadata import MetadataSource
-from swatch.index.synthetic import FIBRES, synthetic_catalogue
+from swatch.search.filters import ClusterFilter, FibreRange, FilterError, parse_filters
+from swatch.testing.synthetic import FIBRES, synthetic_catalogue
 
 
 def test_parse_accepts_single_values_lists_and_json_text() -> None:

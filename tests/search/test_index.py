@@ -9,27 +9,11 @@ import numpy as np
 import pytest
 
 from swatch.features.store import FeatureStore
-from swatch.index.build import build_index
-from swatch.index.cache import IndexCache
-from swatch.index.synthetic import textile_rows
-from swatch.index.vector import FLOAT_SLACK
-
-
-def brute_force(rows: np.ndarray, q: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    scores = rows.astype(np.float64) @ q.astype(np.float64)
-    candidates = np.arange(len(rows)) if allowed is None else np.flatnonzero(allowed)
-    order = candidates[np.lexsort((candidates, -scores[candidates]))][:k]
-    return order, scores[order]
-
-
-def assert_same_ranking(got_rows: np.ndarray, truth_rows: np.ndarray, truth_scores: np.ndarray,
-                        all_scores: np.ndarray, tol: float = 1e-5) -> None:
-    """Equal ids in equal order, except that rows whose scores tie (within tol) may swap."""
-    assert len(got_rows) == len(truth_rows)
-    np.testing.assert_allclose(all_scores[got_rows], truth_scores, atol=tol)
-    for pos, (a, b) in enumerate(zip(got_rows, truth_rows, strict=True)):
-        if a != b:
-            assert abs(all_scores[a] - all_scores[b]) <= tol, f"rank {pos}: {a} vs {b}"
+from swatch.search.cache import IndexCache
+from swatch.search.faiss_build import build_index
+from swatch.search.faiss_index import FLOAT_SLACK
+from swatch.testing.checks import assert_same_ranking, brute_force
+from swatch.testing.synthetic import textile_rows
 
 
 @pytest.fixture(scope="module")

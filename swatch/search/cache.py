@@ -1,4 +1,4 @@
-"""Per-process cache of loaded indexes, one per (model, version), swapped when the version's snapshot changes."""
+"""Per-process cache of loaded indexes, one per (model, version), swapped when its snapshot changes."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from swatch.features.store import FeatureStore, FeatureStoreError
-from swatch.index.build import build_index, prune
-from swatch.index.vector import VectorIndex
 from swatch.metrics import INDEX_BUILD_SECONDS
+from swatch.search.faiss_build import FaissBackend
+from swatch.search.vectors import VectorBackend, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +64,15 @@ class IndexCache:
 
     The snapshot is the target of the version's symlink, read with one readlink per lookup. While a new
     snapshot is being indexed, other threads keep searching the previous one; only a first load waits.
+    Indexes come from `backend` (Faiss indexes under `indexes_root` unless another is given).
     """
 
-    def __init__(self, features_root: Path, indexes_root: Path, exact_max_rows: int):
+    def __init__(
+        self, features_root: Path, indexes_root: Path, exact_max_rows: int,
+        backend: VectorBackend | None = None,
+    ):
         self.store = FeatureStore(features_root)
-        self.indexes_root = Path(indexes_root)
-        self.exact_max_rows = int(exact_max_rows)
+        self.backend: VectorBackend = backend or FaissBackend(indexes_root, exact_max_rows)
         self._entries: dict[tuple[str, str], LoadedIndex] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
@@ -112,7 +115,7 @@ class IndexCache:
             fresh = self._load(model, version, snap)
             self._entries[key] = fresh
             keep = {fresh.folder} | ({entry.folder} if entry is not None else set())
-            prune(self.indexes_root, model, version, keep)
+            self.backend.prune(model, version, keep)
             return fresh
         finally:
             lock.release()
@@ -128,7 +131,7 @@ class IndexCache:
         fv = self.store.load(model, version)
         log.info("indexing %s/%s (%d rows)", model, version, len(fv))
         started = time.perf_counter()
-        index = build_index(fv, self.indexes_root, self.exact_max_rows)
+        index = self.backend.build(fv)
         INDEX_BUILD_SECONDS.labels(model=model, kind=str(index.info.get("kind", ""))).observe(
             time.perf_counter() - started)
         ids = np.asarray(fv.ids, dtype=np.int64)

@@ -1,18 +1,26 @@
-"""Search and browse filters: parse them from query parameters or JSON, evaluate them to a mask of images."""
+"""Search and browse filters: parsed from parameters or JSON, evaluated to a mask (cached per snapshot)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from swatch.index.metadata import MetadataTable, season_key, text_key
-from swatch.web.params import MAX_INT64, ParamError, integer, loads_json, number
+from swatch.bounds import MAX_INT64, ParamError, integer, loads_json, number
+from swatch.catalog.clusters import cluster_version_exists
+from swatch.catalog.db import Catalog
+from swatch.catalog.snapshot import MetadataSource, MetadataTable, season_key, text_key
+from swatch.search.errors import SearchError
+
+if TYPE_CHECKING:
+    from swatch.search.cache import LoadedIndex
 
 FILTER_KEYS = ("season", "quality", "design", "composition", "cluster")
 MAX_VALUES = 1000
+ALLOWED_CACHE = 32  # filter masks remembered per engine
 
 
 class FilterError(ParamError):
@@ -39,7 +47,7 @@ class ClusterFilter:
 
 @dataclass(frozen=True)
 class Filters:
-    """All filters of one request; empty fields do not filter. Values within a field are OR-ed, fields AND-ed."""
+    """All filters of one request; empty fields do not filter. Values in a field are OR-ed, fields AND-ed."""
 
     season: tuple[str, ...] = ()
     quality: tuple[str, ...] = ()
@@ -58,7 +66,8 @@ class Filters:
             if getattr(self, key):
                 out[key] = list(getattr(self, key))
         if self.composition:
-            out["composition"] = [{k: v for k, v in vars(r).items() if v is not None} for r in self.composition]
+            out["composition"] = [{k: v for k, v in vars(r).items() if v is not None}
+                                  for r in self.composition]
         if self.cluster:
             out["cluster"] = {"version": self.cluster.version, "ids": list(self.cluster.ids)}
         return out
@@ -197,5 +206,53 @@ def _cluster(raw: Any) -> ClusterFilter | None:
         try:
             parsed.append(integer(value, "cluster id", low=0, high=MAX_INT64))
         except ParamError:
-            raise FilterError(f"cluster ids must be integers from 0 to {MAX_INT64}, got {str(value)[:40]!r}") from None
+            raise FilterError(
+                f"cluster ids must be integers from 0 to {MAX_INT64}, got {str(value)[:40]!r}") from None
     return ClusterFilter(version.strip(), tuple(sorted(set(parsed))))
+
+
+def check_cluster_version(catalog: Catalog, filters: Filters) -> None:
+    """SearchError (400) when the filters name a cluster version the catalogue does not have."""
+    if filters.cluster is not None and not cluster_version_exists(catalog, filters.cluster.version):
+        raise SearchError(f"unknown cluster version {filters.cluster.version!r}")
+
+
+class AllowedRows:
+    """The rows of an index that are live and pass a request's filters, remembered for the latest few."""
+
+    def __init__(self, catalog: Catalog, metadata: MetadataSource, size: int = ALLOWED_CACHE):
+        self.catalog = catalog
+        self.metadata = metadata
+        self.size = size
+        self._cache: dict[tuple, np.ndarray | None] = {}
+        self._lock = threading.Lock()
+
+    def compute(self, loaded: LoadedIndex, table: MetadataTable, filters: Filters) -> np.ndarray | None:
+        """Rows of `loaded` that are live and pass `filters` (None: every row)."""
+        meta = loaded.positions_in(table.ids, table.generation)
+        check_cluster_version(self.catalog, filters)
+        mask = filters.mask(table, self.metadata.cluster_labels)
+        live = meta >= 0
+        if mask is None:
+            return None if bool(live.all()) else live
+        allowed = np.zeros(len(meta), bool)
+        allowed[live] = mask[meta[live]]
+        return allowed
+
+    def get(self, loaded: LoadedIndex, table: MetadataTable, filters: Filters) -> np.ndarray | None:
+        """compute(), remembered per (snapshot, metadata generation, filters); cluster filters are recomputed
+        (hand moves change them without touching image metadata)."""
+        if filters.cluster is not None:
+            return self.compute(loaded, table, filters)
+        key = (loaded.model, loaded.version, loaded.folder, table.generation, filters)
+        found = self._cache.get(key, False)
+        if found is not False:
+            return found  # type: ignore[return-value]
+        allowed = self.compute(loaded, table, filters)
+        if allowed is not None:
+            allowed.setflags(write=False)
+        with self._lock:
+            while len(self._cache) >= self.size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = allowed
+        return allowed

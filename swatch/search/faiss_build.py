@@ -1,4 +1,4 @@
-"""Build a VectorIndex for a feature snapshot; HNSW graphs and every index's info.json live under indexes/."""
+"""Build a FaissIndex for a feature snapshot; HNSW graphs and every index's info.json live under indexes/."""
 
 from __future__ import annotations
 
@@ -7,17 +7,17 @@ import logging
 import os
 import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
+from swatch import versioning
 from swatch.catalog.db import now_iso
 from swatch.features.store import FeatureVersion
-from swatch.fsutil import write_json_atomic
-from swatch.index.vector import VectorIndex, code_width, pad_columns
+from swatch.fsutil import atomic_write, fsync_dir, write_json_atomic
+from swatch.search.faiss_index import FaissIndex, code_width, pad_columns
 
 log = logging.getLogger(__name__)
 _faiss: Any = faiss  # the SWIG module's stubs miss several classes
@@ -40,8 +40,8 @@ def index_dir(indexes_root: Path, fv: FeatureVersion) -> Path:
 
 def build_index(
     fv: FeatureVersion, indexes_root: Path, exact_max_rows: int, use_gpu: bool | None = None
-) -> VectorIndex:
-    """A searchable index for `fv`: flat for small versions, int8 codes above, plus HNSW above `exact_max_rows`.
+) -> FaissIndex:
+    """A searchable index for `fv`: flat when small, int8 codes above, plus HNSW above `exact_max_rows`.
 
     An HNSW graph is saved beside its info.json and reused while the snapshot stays the same.
     """
@@ -78,7 +78,7 @@ def build_index(
         info["int8_max_residual"] = round(residual, 6)
     gpu = _to_gpu(rows) if (use_gpu if use_gpu is not None else _faiss.get_num_gpus() > 0) else None
     info["device"] = "gpu" if gpu is not None else "cpu"
-    index = VectorIndex(rows=rows, scanner=scanner, residual=residual, hnsw=hnsw, gpu=gpu,
+    index = FaissIndex(rows=rows, scanner=scanner, residual=residual, hnsw=hnsw, gpu=gpu,
                         query_scale=None if scale is None else (1.0 / scale).astype(np.float32),
                         exact_max_rows=int(exact_max_rows), ef_search=HNSW_EF_SEARCH, info=info)
     if hnsw is not None:
@@ -155,19 +155,34 @@ def _hnsw(rows: np.ndarray, folder: Path) -> tuple[Any, Any, bool]:
     graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     graph.train(pad_columns(_sample(rows, 50_000), d))
     _add_chunks(graph, rows)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".hnsw.{uuid.uuid4().hex[:8]}.tmp"
-        _faiss.write_index(graph, str(tmp))
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:  # a read-only data dir still serves, it just rebuilds next time
-        log.warning("could not save %s: %s", path, exc)
+    _save_graph(graph, folder)
     return graph, _faiss.downcast_index(graph.storage), False
 
 
-def measure_recall(index: VectorIndex, queries: int = RECALL_QUERIES, k: int = RECALL_K, seed: int = 0) -> dict:
+def _save_graph(graph: Any, folder: Path) -> None:
+    """Publish `folder` with hnsw.faiss and an info.json sidecar (swatch.versioning); into a folder that an earlier
+    build already published, the graph is written atomically beside its info.json."""
+    path = folder / "hnsw.faiss"
+
+    def write(fh: Any) -> None:
+        _faiss.write_index(graph, _faiss.PyCallbackIOWriter(fh.write))
+
+    try:
+        if folder.exists():
+            atomic_write(path, write)
+            fsync_dir(folder)
+            return
+        info = {"snapshot": folder.name, "files": {"hnsw.faiss": f"HNSW over int8 codes, {graph.ntotal} rows"},
+                "hnsw": {"M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION}, "built": now_iso()}
+        with versioning.publish(folder.parent, info, folder.name) as tmp, open(tmp / path.name, "wb") as fh:
+            write(fh)
+    except (OSError, RuntimeError) as exc:  # a read-only data dir still serves, it just rebuilds next time
+        log.warning("could not save %s: %s", path, exc)
+
+
+def measure_recall(
+    index: FaissIndex, queries: int = RECALL_QUERIES, k: int = RECALL_K, seed: int = 0
+) -> dict:
     """recall@k of the approximate path against the certified exact path, for catalogue rows as queries."""
     rng = np.random.default_rng(seed)
     n = index.ntotal
@@ -225,3 +240,20 @@ def prune(indexes_root: Path, model: str, version: str, keep: set[str]) -> None:
     for folder in base.iterdir():
         if folder.is_dir() and folder.name not in keep:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+class FaissBackend:
+    """The VectorBackend of Faiss indexes under `indexes_root` (exact up to `exact_max_rows`, HNSW above)."""
+
+    def __init__(self, indexes_root: Path, exact_max_rows: int):
+        self.indexes_root = Path(indexes_root)
+        self.exact_max_rows = int(exact_max_rows)
+
+    def build(self, fv: FeatureVersion) -> FaissIndex:
+        return build_index(fv, self.indexes_root, self.exact_max_rows)
+
+    def stored_info(self, model: str, version: str) -> dict[str, Any] | None:
+        return read_info(self.indexes_root, model, version)
+
+    def prune(self, model: str, version: str, keep: set[str]) -> None:
+        prune(self.indexes_root, model, version, keep)

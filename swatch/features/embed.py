@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import threading
 from typing import Any
@@ -10,23 +9,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from swatch.features.base import Extractor, combined_query, get_extractor
+from swatch.features.base import COMBINED, Extractor, combined_query, extractor_from_params
 from swatch.features.store import FeatureStore, FeatureStoreError
-from swatch.features.versions import COMBINED, transform_rows
+from swatch.features.versions import transform_rows
 
 
 class EmbedError(ValueError):
     """A feature version whose extractor cannot be rebuilt here (its rows and a query would not compare)."""
-
-
-def _kwargs_for(name: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Constructor arguments from a version's stored params (lists back to tuples, "4" back to 4)."""
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        if isinstance(value, list):
-            value = tuple(int(v) if isinstance(v, str) and v.isdigit() else v for v in value)
-        out[key] = value
-    return out
 
 
 class QueryEmbedder:
@@ -92,21 +81,14 @@ class QueryEmbedder:
         with self._lock:
             ex = self._extractors.get(key)
             if ex is None:
-                ex = _build(model, params)
+                ex = _build(model, base, params)
                 self._extractors[key] = ex
         return ex
 
 
-def _build(model: str, params: dict[str, Any]) -> Extractor:
-    from swatch.features.color import ColorExtractor
-    from swatch.features.pattern import PatternExtractor
-
-    kwargs = _kwargs_for(model, params)
-    cls = {"color": ColorExtractor, "pattern": PatternExtractor}.get(model)
-    if cls is not None:  # params may hold descriptive keys (e.g. "space") that are not constructor arguments
-        accepted = set(inspect.signature(cls).parameters)
-        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+def _build(model: str, version: str, params: dict[str, Any]) -> Extractor:
+    """The extractor ingest would make with these stored params (the registry's one way to rebuild one)."""
     try:
-        return get_extractor(model, **kwargs)
+        return extractor_from_params(model, params)
     except (TypeError, ValueError) as exc:
-        raise EmbedError(f"cannot rebuild the {model} extractor with {params}: {exc}") from exc
+        raise EmbedError(f"cannot rebuild the {model} extractor of {model}/{version} with {params}: {exc}") from exc

@@ -1,4 +1,4 @@
-"""One searchable feature version: int8 codes scanned by Faiss, exact fp32 re-ranking, optional HNSW graph."""
+"""The Faiss VectorIndex: int8 codes scanned by Faiss, exact fp32 re-ranking, optional HNSW graph."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 import faiss
 import numpy as np
+
+from swatch.search.vectors import Hits
 
 _faiss: Any = faiss  # the SWIG module's stubs miss several classes
 
@@ -37,17 +39,8 @@ def pad_columns(block: np.ndarray, width: int) -> np.ndarray:
 
 
 @dataclass
-class Hits:
-    """Row positions best first, their exact inner products, and whether the ranking is provably exact."""
-
-    rows: np.ndarray
-    scores: np.ndarray
-    exact: bool
-
-
-@dataclass
-class VectorIndex:
-    """Inner-product search over the rows of one feature snapshot.
+class FaissIndex:
+    """Inner-product search over the rows of one feature snapshot (a VectorIndex).
 
     `scanner` holds every row (IndexFlatIP, or int8 codes in an IndexScalarQuantizer, zero-padded to
     CODE_ALIGN columns; without HNSW the codes hold each column times a scale, and `query_scale` is its
@@ -80,13 +73,16 @@ class VectorIndex:
     def quantised(self) -> bool:
         return self.residual > 0.0
 
+    def vector(self, row: int) -> np.ndarray:
+        return np.asarray(self.rows[row], dtype=np.float32)
+
     def search(
         self, query: np.ndarray, k: int, allowed: np.ndarray | None = None, force_exact: bool = False
     ) -> Hits:
-        """Top k rows by inner product with `query`, restricted to rows where `allowed` (bool per row) is True.
+        """Top k rows by inner product with `query`, only among rows where `allowed` (bool per row) is True.
 
         Exact whenever the allowed rows number at most `exact_max_rows`, there is no HNSW graph, or
-        `force_exact`; otherwise the HNSW graph is searched with the filter inside it and its candidates re-ranked.
+        `force_exact`; otherwise the HNSW graph is searched with the filter inside it, candidates re-ranked.
         """
         _faiss.omp_set_num_threads(1)  # per thread: a one-query scan on a busy CPU is fastest without a team
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)

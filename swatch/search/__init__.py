@@ -1,0 +1,1 @@
+"""Similarity search, browsing and model versions; the web app holds one service.SearchEngine."""
