@@ -5,10 +5,12 @@ DEMO_DIR ?= demo_catalogue
 
 .PHONY: setup demo run dev test lint bench clean-data
 
-.venv/.installed: requirements.txt requirements-dev.txt
+# the pinned lock first, then the project itself (editable: the `swatch` command runs this checkout)
+.venv/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv .venv
 	.venv/bin/pip install --quiet --upgrade pip
 	.venv/bin/pip install --quiet -r requirements-dev.txt
+	.venv/bin/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 setup: .venv/.installed

@@ -1,9 +1,6 @@
-"""Thin entry point: python auto_cluster.py --model pattern [--k 12 | --k auto] prints the new cluster version."""
+"""python auto_cluster.py --model pattern [--k 12 | --k auto]: a new cluster version (`swatch cluster`)."""
 
-import sys
-
-from swatch.cli import run_cli
-from swatch.clustering.cli import auto_cluster_main
+from swatch.cli import script
 
 if __name__ == "__main__":
-    sys.exit(run_cli(auto_cluster_main))
+    script("cluster")

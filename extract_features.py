@@ -1,8 +1,6 @@
-"""Ingest images and metadata into the catalogue and build or refresh feature versions."""
+"""Ingest images and metadata into the catalogue and build or refresh feature versions (`swatch ingest`)."""
 
-import sys
-
-from swatch.cli import extract_features_main, run_cli
+from swatch.cli import script
 
 if __name__ == "__main__":
-    sys.exit(run_cli(extract_features_main))
+    script("ingest")

@@ -1,9 +1,6 @@
-"""Train a new pattern-model version from designers' ratings and design codes (see docs/training.md)."""
+"""Train a new pattern-model version from ratings and design codes (`swatch train`, docs/training.md)."""
 
-import sys
-
-from swatch.cli import run_cli
-from swatch.training.cli import main
+from swatch.cli import script
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main))
+    script("train")

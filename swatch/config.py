@@ -19,6 +19,13 @@ SECRET_KEY_RE = re.compile(r"token|secret|password|passwd|key", re.IGNORECASE)
 NON_NEGATIVE = ("torch_threads",)  # integer settings where 0 means "the default"; every other one is positive
 
 
+def default_data_dir() -> Path:
+    """The project root in a checkout (or an editable install); the current directory for an installed package,
+    so that data never lands inside site-packages."""
+    in_checkout = (PROJECT_ROOT / "pyproject.toml").is_file() and PROJECT_ROOT.name != "site-packages"
+    return PROJECT_ROOT if in_checkout else Path.cwd().resolve()
+
+
 def secret(default: str = "") -> Any:
     """A settings field whose value never appears in a repr, an error message or a log line."""
     return field(default=default, metadata={"secret": True})
@@ -36,7 +43,7 @@ class SettingsError(ValueError):
 class Settings:
     """Everything configurable, with defaults; `Settings.from_env()` reads SWATCH_<FIELD> overrides."""
 
-    data_dir: Path = PROJECT_ROOT
+    data_dir: Path = field(default_factory=default_data_dir)  # SWATCH_DATA_DIR wins
     admin_token: str = secret()
     device: str = "auto"  # auto | cpu | cuda
     batch_size: int = 32
@@ -55,7 +62,7 @@ class Settings:
     job_stale_s: int = 60  # a queued or running job silent this long belongs to a dead process: failed at start
     extra: dict[str, str] = field(default_factory=dict)
 
-    # -- derived locations (DESIGN.md, Data) --
+    # -- derived locations (docs/architecture.md, "Where things live") --
     @property
     def db_path(self) -> Path:
         return self.data_dir / "catalog.db"

@@ -1,63 +1,6 @@
-"""Production serving: one waitress process, many threads sharing the app's cached indexes."""
+"""`python -m swatch.serve [--host H] [--port P] [--threads N]`: the same as `swatch serve` (swatch/cli/serve.py)."""
 
-from __future__ import annotations
-
-import argparse
-import logging
-import os
-import sys
-from collections.abc import Sequence
-
-from swatch.config import Settings, SettingsError
-
-log = logging.getLogger("swatch.serve")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Validate the settings (exit 2 with one line per bad value), configure logging, warm up and serve."""
-    parser = argparse.ArgumentParser(prog="python -m swatch.serve", description="Serve Swatch with waitress.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--threads", type=int, default=8)
-    args = parser.parse_args(argv)
-    problems = []
-    if not 0 < args.port < 65536:
-        problems.append("--port must be between 1 and 65535")
-    if not 0 < args.threads <= 1024:
-        problems.append("--threads must be between 1 and 1024")
-    multiproc = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if multiproc and not os.path.isdir(multiproc):
-        problems.append("PROMETHEUS_MULTIPROC_DIR: must be an existing directory")
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        problems += exc.problems
-    if problems:
-        for line in problems:
-            print(f"error: {line}", file=sys.stderr)
-        return 2
-    from swatch.logs import configure_logging
-
-    configure_logging(settings)
-    from waitress import serve
-
-    from swatch.catalog.db import CatalogError
-    from swatch.web import create_app
-
-    try:
-        app = create_app({"SETTINGS": settings})
-    except CatalogError as exc:
-        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 2
-    from swatch.web.search import engine
-
-    with app.app_context():
-        engine().warm_up_async()  # build the active indexes now, in the background; /readyz says when ready
-    log.info("serving on http://%s:%d/ with %d threads", args.host, args.port, args.threads)
-    print(f"Swatch on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
-    serve(app, host=args.host, port=args.port, threads=args.threads, ident="swatch", channel_timeout=60)
-    return 0
-
+from swatch.cli import script
 
 if __name__ == "__main__":
-    sys.exit(main())
+    script("serve", prog="python -m swatch.serve")

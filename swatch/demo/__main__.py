@@ -1,5 +1,5 @@
-"""`python -m swatch.demo`."""
+"""`python -m swatch.demo --out DIR ...`: the same as `swatch demo` (swatch/cli/demo.py)."""
 
-from swatch.demo.cli import main
+from swatch.cli import script
 
-raise SystemExit(main())
+script("demo", prog="python -m swatch.demo")

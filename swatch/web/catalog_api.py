@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify
 from flask.typing import ResponseReturnValue
 
-from swatch.filters import parse_filters
-from swatch.search import parse_page
+from swatch.search.filters import parse_filters
+from swatch.search.params import parse_page
 from swatch.web.auth import admin_required
 from swatch.web.context import settings
 from swatch.web.params import json_object

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from swatch.bounds import NAME_MAX_LEN, integer, optional_integer, text
 from swatch.clustering.compare import compare_versions
 from swatch.clustering.export import export_csv
 from swatch.clustering.kmeans import NREDO
@@ -23,7 +24,7 @@ from swatch.clustering.versions import (
 )
 from swatch.web.auth import admin_required
 from swatch.web.context import catalog, jobs, settings
-from swatch.web.params import NAME_MAX_LEN, integer, json_object, optional_integer, text
+from swatch.web.params import json_object
 
 bp = Blueprint("clusters", __name__)
 

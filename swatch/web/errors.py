@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
 
+from swatch.bounds import ParamError
 from swatch.catalog.feedback import FeedbackError
-from swatch.web.params import ParamError
 
 #: refusals without a status of their own; ParamError (and SearchError, FilterError: its subclasses) carry one
 STATUS: dict[type[Exception], int] = {FeedbackError: 400}
@@ -16,8 +17,8 @@ def answer(message: str, status: int) -> tuple[Response, int]:
     return jsonify(error=" ".join(message.split())[:500]), status
 
 
-def register(app: Flask) -> None:
-    """Install the handlers on `app`."""
+def init_app(app: Flask) -> None:
+    """Install the handlers on `app`: domain refusals, and every HTTP error (404, 405, 413, ...) as JSON."""
 
     def param_error(exc: ParamError) -> tuple[Response, int]:
         return answer(str(exc), exc.status)
@@ -25,3 +26,8 @@ def register(app: Flask) -> None:
     app.register_error_handler(ParamError, param_error)
     for cls, status in STATUS.items():
         app.register_error_handler(cls, lambda exc, status=status: answer(str(exc), status))
+
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        return jsonify(error=exc.description or exc.name), exc.code or 500
+
+    app.register_error_handler(HTTPException, http_error)

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from swatch.catalog.db import ImageRow
+from swatch.catalog.images import ImageRow
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 #: O_NONBLOCK: a FIFO swapped in opens at once (and is then refused) instead of hanging the request

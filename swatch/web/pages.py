@@ -12,14 +12,14 @@ from flask import Blueprint, abort, jsonify, render_template, request, send_file
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from swatch.catalog.db import ImageRow
+from swatch.bounds import integer
+from swatch.catalog.images import ImageRow
 from swatch.features.color import dominant_palette
-from swatch.filters import Filters
 from swatch.images import ImageError, open_image
-from swatch.search import SearchError
+from swatch.search.errors import SearchError
+from swatch.search.filters import Filters
 from swatch.web.context import catalog, settings
 from swatch.web.files import open_below, open_original
-from swatch.web.params import integer
 from swatch.web.search import engine
 
 bp = Blueprint("pages", __name__)
@@ -27,7 +27,7 @@ bp = Blueprint("pages", __name__)
 #: thumbnails are named by content hash, so a browser may keep them for a year
 THUMB_MAX_AGE = 365 * 24 * 3600
 PALETTE_SIZES = range(2, 9)
-#: designs per catalogue page (static/app.js uses the same numbers; ?per_page=N overrides)
+#: designs per catalogue page (static/js/designer/catalogue.js uses the same numbers; ?per_page=N overrides)
 DEFAULT_PER_PAGE = 60
 MAX_PER_PAGE = 200
 

@@ -10,9 +10,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
 
-from swatch.search import SearchEngine, SearchResult, parse_search_params
+from swatch.bounds import NAME_MAX_LEN, ParamError, integer, text
+from swatch.search.engine import SearchResult
+from swatch.search.params import parse_search_params
+from swatch.search.service import SearchEngine
 from swatch.web.context import catalog, settings
-from swatch.web.params import NAME_MAX_LEN, ParamError, integer, json_body, text
+from swatch.web.params import json_body
 
 bp = Blueprint("search", __name__)
 _engine_lock = threading.Lock()
@@ -47,7 +50,7 @@ def request_params() -> dict[str, Any]:
 
 
 def respond(result: SearchResult, started: float) -> Response:
-    """The DESIGN.md body (a JSON list, best first) with paging and timing in headers."""
+    """The documented body (README, Search API: a JSON list, best first) with paging and timing in headers."""
     resp = Response(json.dumps(result.hits, separators=(",", ":")), mimetype="application/json")
     elapsed = (time.perf_counter() - started) * 1000.0
     resp.headers["X-Total-Count"] = str(result.total)

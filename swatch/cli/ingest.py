@@ -1,0 +1,88 @@
+"""`swatch ingest` (extract_features.py): add new and changed images to the catalogue and its features."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from swatch.cli import CliError
+from swatch.config import Settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from swatch.features.base import MODEL_NAMES
+
+    parser.description = (
+        "Add new and changed images (and their metadata) to the catalogue and its feature versions."
+    )
+    parser.add_argument("--images", required=True, help="folder of design images (searched recursively)")
+    parser.add_argument("--metadata", help="image_metadata_map.json or a CSV (default: the folder's own map)")
+    parser.add_argument("--models", default=",".join(MODEL_NAMES), help="comma-separated models to build")
+    parser.add_argument(
+        "--data-dir", help="where catalog.db, image_features/ ... live (default: SWATCH_DATA_DIR)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def _models(text: str) -> list[str]:
+    from swatch.features.base import MODEL_NAMES
+
+    models = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in models if m not in MODEL_NAMES]
+    if unknown or not models:
+        raise CliError(
+            f"unknown model {', '.join(unknown) or '(none)'}; choose from {', '.join(MODEL_NAMES)}"
+        )
+    return models
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the flags (exit 2 with one line), ingest, print the summary line (or JSON)."""
+    from swatch.catalog.db import CatalogError
+    from swatch.features.store import FeatureStoreError
+    from swatch.images import ImageError
+    from swatch.ingest import ingest
+    from swatch.metadata import MetadataError
+    from swatch.training import head  # noqa: F401  (registers the trained-head transform ingest reapplies)
+
+    models = _models(args.models)
+    images = Path(args.images)
+    if not images.is_dir():
+        raise CliError(f"image folder not found: {images}")
+    if args.metadata and not Path(args.metadata).is_file():
+        raise CliError(f"metadata file not found: {args.metadata}")
+    settings = Settings.from_env(**({"data_dir": Path(args.data_dir)} if args.data_dir else {}))
+    started = time.perf_counter()
+    try:
+        summary = ingest(
+            images, settings, Path(args.metadata) if args.metadata else None, models, progress=not args.quiet
+        )
+    except (MetadataError, ImageError, ValueError, FileNotFoundError, CatalogError, FeatureStoreError) as exc:
+        raise CliError(str(exc).splitlines()[0]) from exc
+    except RuntimeError as exc:
+        from swatch.features.backbone import BackboneError  # torch is loaded by now: no cost here
+
+        if isinstance(exc, BackboneError):
+            raise CliError(str(exc).splitlines()[0]) from exc
+        raise
+    elapsed = time.perf_counter() - started
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "added": summary.added,
+                    "changed": summary.changed,
+                    "unchanged": summary.unchanged,
+                    "removed": summary.removed,
+                    "failed": summary.failed,
+                    "versions": summary.versions,
+                    "seconds": round(elapsed, 2),
+                }
+            )
+        )
+    else:  # each failure was named on stderr as it happened
+        print(f"{summary.line()} in {elapsed:.1f} s")
+    return 0

@@ -1,0 +1,63 @@
+"""`swatch serve` (python -m swatch.serve): one waitress process, threads sharing the cached indexes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from swatch.cli import CliError
+from swatch.config import Settings, SettingsError
+
+log = logging.getLogger("swatch.serve")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Serve Swatch with waitress."
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--threads", type=int, default=8)
+
+
+def _checked_settings(args: argparse.Namespace) -> Settings:
+    """The settings, or a CliError with a line per bad flag, environment variable and setting, in order."""
+    problems = []
+    if not 0 < args.port < 65536:
+        problems.append("--port must be between 1 and 65535")
+    if not 0 < args.threads <= 1024:
+        problems.append("--threads must be between 1 and 1024")
+    multiproc = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if multiproc and not os.path.isdir(multiproc):
+        problems.append("PROMETHEUS_MULTIPROC_DIR: must be an existing directory")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        problems += exc.problems
+    if problems:
+        raise CliError(*problems)
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate, configure logging, warm up the active indexes in the background and serve until stopped."""
+    settings = _checked_settings(args)
+    from swatch.logs import configure_logging
+
+    configure_logging(settings)
+    from waitress import serve
+
+    from swatch.catalog.db import CatalogError
+    from swatch.web import create_app
+
+    try:
+        app = create_app({"SETTINGS": settings})
+    except CatalogError as exc:
+        raise CliError(str(exc).splitlines()[0]) from exc
+    from swatch.web.search import engine
+
+    with app.app_context():
+        engine().warm_up_async()  # build the active indexes now, in the background; /readyz says when ready
+    log.info("serving on http://%s:%d/ with %d threads", args.host, args.port, args.threads)
+    print(f"Swatch on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
+    serve(app, host=args.host, port=args.port, threads=args.threads, ident="swatch", channel_timeout=60)
+    return 0
