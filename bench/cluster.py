@@ -1,4 +1,4 @@
-"""Clustering benchmark: fashion-texture (time, the k that --k auto picks, NMI/purity) and 200,000 vectors into k=100."""
+"""Clustering benchmark: fashion-texture (time, the k that --k auto picks, NMI/purity); 200,000 vectors into k=100."""
 
 from __future__ import annotations
 
@@ -8,23 +8,21 @@ import json
 import os
 import resource
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from swatch.catalog.clusters import effective_clusters
+from swatch.catalog.db import Catalog
+from swatch.clustering import kmeans as km
+from swatch.clustering.versions import ClusterRequest, run_clustering
+from swatch.config import Settings
+from swatch.features.store import FeatureStore
+from swatch.testing.synthetic import add_synthetic_version, blobs
 
-from swatch.catalog.clusters import effective_clusters  # noqa: E402
-from swatch.catalog.db import Catalog  # noqa: E402
-from swatch.clustering import kmeans as km  # noqa: E402
-from swatch.clustering.synthetic import add_synthetic_version, blobs  # noqa: E402
-from swatch.clustering.versions import ClusterRequest, run_clustering  # noqa: E402
-from swatch.config import Settings  # noqa: E402
-from swatch.features.store import FeatureStore  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DATASET = ROOT.parent / "shared" / "datasets" / "fashion-texture"
 CACHE = Path(os.environ.get("SWATCH_BENCH_FT_DATA", "/tmp/swatch-cache/fashion-texture"))

@@ -15,13 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from swatch.catalog.db import Catalog
+from swatch.config import Settings
+from swatch.features.store import FeatureStore
+from swatch.ingest import ingest, scan_folder
 
-from swatch.catalog.db import Catalog  # noqa: E402
-from swatch.config import Settings  # noqa: E402
-from swatch.features.store import FeatureStore  # noqa: E402
-from swatch.ingest import ingest, scan_folder  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_IMAGES = ROOT.parent / "shared" / "datasets" / "fashion-texture" / "images"
 

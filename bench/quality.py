@@ -30,11 +30,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from swatch.features.base import Extractor, get_extractor, l2_normalise
+from swatch.images import open_image
 
-from swatch.features.base import Extractor, get_extractor, l2_normalise  # noqa: E402
-from swatch.images import open_image  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_DATASETS = ROOT.parent / "shared" / "datasets"
 DEFAULT_CACHE = Path("/tmp/swatch-bench-quality")
@@ -250,13 +249,13 @@ class RGBHistogram(Extractor):
         self.bins = bins
         self.dim = bins**3
 
-    def extract(self, images: list[Image.Image]) -> np.ndarray:
+    def _extract(self, images: list[Image.Image]) -> np.ndarray:
         rows = []
         for img in images:
             arr = np.asarray(img.resize((64, 64), Image.Resampling.BILINEAR), dtype=np.int64) * self.bins // 256
             idx = (arr[..., 0] * self.bins + arr[..., 1]) * self.bins + arr[..., 2]
             rows.append(np.bincount(idx.ravel(), minlength=self.dim).astype(np.float32))
-        return l2_normalise(np.stack(rows)) if rows else np.zeros((0, self.dim), np.float32)
+        return np.stack(rows)
 
     def params(self) -> dict[str, Any]:
         return {"bins": self.bins, "space": "RGB"}

@@ -2,7 +2,8 @@
 
 For each labelled dataset (../shared/datasets): ingest it once (pattern/v1, cached under /tmp), then for every fold
 copy that data dir, rate the top-10 `pattern` results of 300 training queries through the real feedback path
-(`add_rating`: 5 stars when the labels match, else 1; with --strict held-out images are never rated), train a new version with the default settings
+(`add_rating`: 5 stars when the labels match, else 1; with --strict held-out images are never rated),
+train a new version with the default settings
 (`train_pattern_version`), and measure P@10 / mAP@10 of the held-out queries before (v1) and after (the new
 version, as stored) against the whole catalogue, the query left out. Small datasets rotate the held-out queries over
 folds so that every image is a held-out query once. `unseen` repeats the measure for held-out queries that no rating
@@ -26,16 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from swatch.catalog.db import Catalog, copy_data_dir
+from swatch.catalog.feedback import add_rating
+from swatch.config import Settings
+from swatch.features.base import get_extractor
+from swatch.features.store import FeatureStore
+from swatch.ingest import ingest
+from swatch.training.service import TrainParams, train_pattern_version
 
-from swatch.catalog.db import Catalog, copy_data_dir  # noqa: E402
-from swatch.catalog.feedback import add_rating  # noqa: E402
-from swatch.config import Settings  # noqa: E402
-from swatch.features.base import get_extractor  # noqa: E402
-from swatch.features.store import FeatureStore  # noqa: E402
-from swatch.ingest import ingest  # noqa: E402
-from swatch.training.service import TrainParams, train_pattern_version  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 TARGET_GAIN = 0.08
@@ -150,7 +150,8 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict[str, object]:
             "fold": fold, "version": info["version"], "ratings": ratings,
             "rating_seconds": round(rating_seconds, 1), "train_seconds": info["seconds"]["total"],
             "heldout_queries": int(queries.size), "unseen_queries": int(unseen.size),
-            "p_at_10_before": round(parts["before"]["p_at_10"], 4), "p_at_10_after": round(parts["after"]["p_at_10"], 4),
+            "p_at_10_before": round(parts["before"]["p_at_10"], 4),
+            "p_at_10_after": round(parts["after"]["p_at_10"], 4),
             "rating_agreement_v1": held["v1"]["agreement"], "rating_agreement_new": held["new"]["agreement"],
             "activated": info["decision"]["activated"], "pairs": info["data"]["pairs"],
             "augmented": info["data"]["augmented"], "hard_negatives": info["data"]["hard_negatives"],

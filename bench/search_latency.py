@@ -1,7 +1,7 @@
 """Latency of /find-similar and /api/search through the real waitress server, against the replaced approach.
 
 For each catalogue size: write a synthetic catalogue (SQLite rows + a pattern feature version of the real
-dimension), start `python -m swatch.serve` on 127.0.0.1, wait for /health to say ready, then time searches
+dimension), start `python -m swatch.serve` on 127.0.0.1, wait for /readyz to say ready, then time searches
 with 1 and 8 concurrent clients, without and with a filter that keeps 1 % of the rows. Server-side time is the
 view's X-Elapsed-Ms header; the client round trip is timed too. The replaced approach (per request: load the
 .npy and the metadata JSON from disk, sklearn cosine_similarity over every row, filter afterwards) runs in this
@@ -19,8 +19,6 @@ import io
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,17 +28,10 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from swatch.config import Settings  # noqa: E402
-from swatch.index.synthetic import RARE_SEASON, synthetic_catalogue  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from swatch.config import Settings
+from swatch.testing.probes import memory_mb, multipart
+from swatch.testing.server import start_server
+from swatch.testing.synthetic import RARE_SEASON, synthetic_catalogue
 
 
 def pct(values: list[float], q: float) -> float:
@@ -118,15 +109,6 @@ def replaced_approach(npy: Path, meta_json: Path, query_row: int, season: str | 
     return (time.perf_counter() - started) * 1e3
 
 
-def rss(pid: int) -> dict[str, float]:
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key = line.split(":")[0]
-        if key in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
-            out[key + "_mb"] = round(int(line.split()[1]) / 1024, 1)
-    return out
-
-
 def upload_payload() -> bytes:
     from PIL import Image
 
@@ -139,16 +121,6 @@ def upload_payload() -> bytes:
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=90)
     return buf.getvalue()
-
-
-def multipart(image: bytes, fields: dict[str, str]) -> tuple[bytes, str]:
-    boundary = "swatchbench7f3a"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="q.jpg"\r\n'
-                 "Content-Type: image/jpeg\r\n\r\n".encode() + image + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 def bench_size(n: int, dim: int, params: dict, requests: int, old_requests: int, uploads: int,
@@ -172,28 +144,11 @@ def bench_size(n: int, dim: int, params: dict, requests: int, old_requests: int,
                    for f, d, s, q, c, cl in rows}, fh)
     built_s = time.perf_counter() - t
 
-    port = free_port()
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    env = dict(os.environ, SWATCH_DATA_DIR=str(data), PYTHONPATH=path)
-    log = open(work / f"server-{n}.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "swatch.serve", "--port", str(port), "--threads", "8"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     result: dict[str, Any] = {"rows": n, "dim": dim, "catalogue_build_s": round(built_s, 1)}
+    t = time.perf_counter()
+    live = start_server(data, threads=8, log=work / f"server-{n}.log", ready_timeout=900)
+    port, proc = live.port, live.proc
     try:
-        t = time.perf_counter()
-        deadline = t + 900
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited: see {work}/server-{n}.log")
-            try:
-                status, _, body, _ = Client(port).request("GET", "/health")
-                if status == 200 and json.loads(body).get("ready"):
-                    break
-            except OSError:
-                pass
-            if time.perf_counter() > deadline:
-                raise RuntimeError("server not ready in 900 s")
-            time.sleep(0.5)
         result["server_ready_s"] = round(time.perf_counter() - t, 1)
         index_info = json.loads(Client(port).request("GET", "/api/models")[2])
         pattern = next(m for m in index_info["models"] if m["model"] == "pattern")
@@ -210,11 +165,12 @@ def bench_size(n: int, dim: int, params: dict, requests: int, old_requests: int,
             for name, paths in (("no_filter", plain), ("filter_1pct", filtered)):
                 runs[f"{name}_{clients}_clients"] = run_load(port, paths, clients)
         result["find_similar"] = runs
-        result["server_rss"] = rss(proc.pid)
+        memory = memory_mb(proc.pid, ("VmRSS", "RssAnon", "RssFile", "VmHWM"))
+        result["server_rss"] = {key + "_mb": mb for key, mb in memory.items()}
 
         if uploads:
             image = upload_payload()
-            body, ctype = multipart(image, {"model": "pattern", "topN": "100"})
+            body, ctype = multipart({"model": "pattern", "topN": "100"}, image)
             client = Client(port)
             first = client.request("POST", "/api/search", body, {"Content-Type": ctype})
             times, server, parts = [], [], []
@@ -232,20 +188,14 @@ def bench_size(n: int, dim: int, params: dict, requests: int, old_requests: int,
 
         old = {}
         for name, season in (("no_filter", None), ("filter_1pct", RARE_SEASON)):
-            ms = [replaced_approach(npy, meta_json, int(k), season, 100) for k in picks[:old_requests]]
-            old[name] = {"requests": len(ms), "p50_ms": pct(ms, 50)}
+            old_ms = [replaced_approach(npy, meta_json, int(k), season, 100) for k in picks[:old_requests]]
+            old[name] = {"requests": len(old_ms), "p50_ms": pct(old_ms, 50)}
         result["replaced_approach"] = old
         result["speedup_p50"] = {
             name: round(old[name]["p50_ms"] / runs[f"{name}_1_clients"]["server_p50_ms"], 1) for name in old
         }
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        live.stop(timeout=30)
         shutil.rmtree(data, ignore_errors=True)
     return result
 
@@ -257,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, help="requests per configuration")
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([2000, 20000] if args.quick else [20000, 200000])
+    default_sizes = [2000, 20000] if args.quick else [20000, 200000]
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else default_sizes
     requests = args.requests or (100 if args.quick else 300)
 
     from swatch.features.base import get_extractor

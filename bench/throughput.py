@@ -25,11 +25,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from swatch.features.base import combine_color_pattern, get_extractor
+from swatch.images import open_image
 
-from swatch.features.base import combine_color_pattern, get_extractor  # noqa: E402
-from swatch.images import open_image  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 SETS = ("fashion-texture", "dtd-subset", "batik-motifs", "sanderson-designs", "fashion-products")
@@ -139,11 +138,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     new_rate = len(files) / statistics.median(new_times)
     result = {
         "images": len(files),
-        "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "python": platform.python_version(),
                     "torch": torch.__version__, "load_average_1m": round(os.getloadavg()[0], 2)},
         "replaced_resnet50_gap_full_decode": {
             "images_per_s": round(old_rate, 2), "seconds": [round(t, 2) for t in old_times],
-            "forward_batch": best_chunk, "calibration_images_per_s": {str(k): round(v, 1) for k, v in calibration.items()},
+            "forward_batch": best_chunk,
+            "calibration_images_per_s": {str(k): round(v, 1) for k, v in calibration.items()},
             "setup_s": round(old_load, 2)},
         "swatch_color_pattern_colorpattern": {"images_per_s": round(new_rate, 2),
                                               "seconds": [round(t, 2) for t in new_times],

@@ -3,7 +3,7 @@
 Runs on the demo catalogue (generated and ingested once, cached under --work) and on a synthetic catalogue of
 --rows images made fast from it: SQLite rows that reuse the demo thumbnails and metadata, and feature versions
 of random unit vectors of the real dimensions published with FeatureStore.publish. Timings come from the page's
-own performance marks (static/app.js): `swatch:first-thumbnails` (first 12 thumbnails decoded, then a frame,
+own performance marks (static/js/designer/): `swatch:first-thumbnails` (first 12 thumbnails decoded, then a frame,
 measured from navigation start; the server puts the first catalogue page into the HTML) and the
 `swatch:click-to-results` measure (click -> the first 12 result thumbnails decoded, then a frame).
 """
@@ -23,16 +23,12 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
-
-from harness import launch_chromium, start_server, stop_server  # noqa: E402
-
-from swatch.catalog.db import Catalog, copy_data_dir, now_iso  # noqa: E402
-from swatch.config import Settings  # noqa: E402
-from swatch.features.base import combine_color_pattern, l2_normalise  # noqa: E402
-from swatch.features.store import FeatureStore  # noqa: E402
+from swatch.catalog.db import Catalog, copy_data_dir, now_iso
+from swatch.config import Settings
+from swatch.features.base import combine_color_pattern, l2_normalise
+from swatch.features.store import FeatureStore
+from swatch.testing.browser import launch_chromium
+from swatch.testing.server import start_server
 
 
 def demo_data(work: Path, designs: int, colourways: int) -> Path:
@@ -167,7 +163,8 @@ def click_to_results(
 
 
 def measure(browser: Any, data: Path, loads: int, clicks: int, pause_s: float) -> dict[str, Any]:
-    proc, url = start_server(data)  # returns once /readyz says the indexes are warm
+    live = start_server(data)  # returns once /readyz says the indexes are warm
+    url = live.url
     try:
         out: dict[str, Any] = {"images": Catalog(data / "catalog.db").count_images()}
         cold, warm, steps = first_thumbnails(browser, url, loads)
@@ -181,7 +178,7 @@ def measure(browser: Any, data: Path, loads: int, clicks: int, pause_s: float) -
             }
         return out
     finally:
-        stop_server(proc)
+        live.stop()
 
 
 def main() -> int:

@@ -20,7 +20,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,23 +31,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from swatch.testing.probes import memory_mb, multipart
+from swatch.testing.server import start_server
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def status_mb(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM (peak) of a process, in MiB."""
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key = line.split(":")[0]
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = round(int(line.split()[1]) / 1024, 1)
-    return out
 
 
 def striped_png(side: int) -> bytes:
@@ -67,14 +53,6 @@ def small_jpeg() -> bytes:
     return buf.getvalue()
 
 
-def multipart(image: bytes, name: str) -> tuple[bytes, str]:
-    boundary = "swatchmem5c1e"
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\npattern\r\n'
-            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{name}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n").encode() + image + f"\r\n--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
-
-
 def post(port: int, body: bytes, ctype: str) -> tuple[int, bytes, float]:
     started = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
@@ -86,22 +64,6 @@ def post(port: int, body: bytes, ctype: str) -> tuple[int, bytes, float]:
         conn.close()
 
 
-def wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path, limit_s: float = 600) -> None:
-    deadline = time.perf_counter() + limit_s
-    while time.perf_counter() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: see {log}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/health")
-            if json.loads(conn.getresponse().read()).get("ready"):
-                return
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"server not ready in {limit_s:.0f} s")
-
-
 def run(root: Path, uploads: int, side: int, threads: int, settle: float, work: Path) -> dict[str, Any]:
     env = dict(os.environ, PYTHONPATH=str(root), SWATCH_DATA_DIR=str(work / "data"))
     images = work / "images"
@@ -110,62 +72,51 @@ def run(root: Path, uploads: int, side: int, threads: int, settle: float, work: 
     subprocess.run([sys.executable, "extract_features.py", "--images", str(images), "--models", "pattern"],
                    cwd=root, env=env, check=True, capture_output=True)
     png = striped_png(side)
-    big, big_type = multipart(png, "near-limit.png")
-    small, small_type = multipart(small_jpeg(), "warm.jpg")
-    port = free_port()
-    log_path = work / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "swatch.serve", "--port", str(port), "--threads",
-                                 str(threads)], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_ready(port, proc, log_path)
-            warm = post(port, small, small_type)
-            if warm[0] != 200:
-                raise RuntimeError(f"warm-up upload answered {warm[0]}: {warm[1][:200]!r}")
-            time.sleep(1.0)
-            idle = status_mb(proc.pid)["VmRSS"]
-            Path(f"/proc/{proc.pid}/clear_refs").write_text("5")  # reset VmHWM to the current RSS
-            peak_sampled = [idle]
-            stop = threading.Event()
+    big, big_type = multipart({"model": "pattern"}, png, "near-limit.png", "application/octet-stream")
+    small, small_type = multipart({"model": "pattern"}, small_jpeg(), "warm.jpg", "application/octet-stream")
+    server = start_server(work / "data", threads=threads, log=work / "server.log", root=root, ready_timeout=600)
+    with server:  # stopped (SIGTERM, then SIGKILL) on the way out
+        port, proc = server.port, server.proc
+        warm = post(port, small, small_type)
+        if warm[0] != 200:
+            raise RuntimeError(f"warm-up upload answered {warm[0]}: {warm[1][:200]!r}")
+        time.sleep(1.0)
+        idle = memory_mb(proc.pid)["VmRSS"]
+        Path(f"/proc/{proc.pid}/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+        peak_sampled = [idle]
+        stop = threading.Event()
 
-            def sample() -> None:
-                while not stop.is_set():
-                    try:
-                        peak_sampled[0] = max(peak_sampled[0], status_mb(proc.pid)["VmRSS"])
-                    except OSError:
-                        return
-                    time.sleep(0.01)
+        def sample() -> None:
+            while not stop.is_set():
+                try:
+                    peak_sampled[0] = max(peak_sampled[0], memory_mb(proc.pid)["VmRSS"])
+                except OSError:
+                    return
+                time.sleep(0.01)
 
-            sampler = threading.Thread(target=sample, daemon=True)
-            sampler.start()
-            answers: list[tuple[int, bytes, float]] = []
-            lock = threading.Lock()
-            gate = threading.Barrier(uploads)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        answers: list[tuple[int, bytes, float]] = []
+        lock = threading.Lock()
+        gate = threading.Barrier(uploads)
 
-            def one() -> None:
-                gate.wait()
-                got = post(port, big, big_type)
-                with lock:
-                    answers.append(got)
+        def one() -> None:
+            gate.wait()
+            got = post(port, big, big_type)
+            with lock:
+                answers.append(got)
 
-            started = time.perf_counter()
-            workers = [threading.Thread(target=one) for _ in range(uploads)]
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join()
-            wall = time.perf_counter() - started
-            time.sleep(settle)
-            stop.set()
-            sampler.join()
-            after = status_mb(proc.pid)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        started = time.perf_counter()
+        workers = [threading.Thread(target=one) for _ in range(uploads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        wall = time.perf_counter() - started
+        time.sleep(settle)
+        stop.set()
+        sampler.join()
+        after = memory_mb(proc.pid)
     statuses = collections.Counter(str(a[0]) for a in answers)
     errors = sorted({a[1][:160].decode("utf-8", "replace") for a in answers if a[0] != 200})
     times = sorted(a[2] for a in answers)

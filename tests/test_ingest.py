@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import BLUE, RED, build_mixed_folder, red_over_blue, shared_conftest
 from PIL import Image
-from test_images import BLUE, RED, build_mixed_folder, red_over_blue, shared_conftest
 
 from swatch.catalog.db import Catalog
 from swatch.config import Settings

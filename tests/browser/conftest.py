@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from harness import ADMIN_TOKEN, ROOT, launch_chromium, start_server, stop_server
+from harness import ADMIN_TOKEN
 
 from swatch.catalog.db import copy_data_dir
+from swatch.testing.browser import launch_chromium
+from swatch.testing.server import ROOT, start_server
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
@@ -27,11 +29,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, ingested_dir: Path) ->
     """One server for the browser tests, on a private copy of the ingested demo catalogue."""
     data = tmp_path_factory.mktemp("browser") / "data"
     copy_data_dir(ingested_dir, data)
-    proc, url = start_server(data, admin_token=ADMIN_TOKEN)
+    server = start_server(data, admin_token=ADMIN_TOKEN)
     try:
-        yield LiveServer(url, data)
+        yield LiveServer(server.url, data)
     finally:
-        stop_server(proc)
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -248,7 +248,8 @@ def test_keyboard_moves_through_the_grid_and_opens_a_design(page) -> None:  # ty
 def test_slow_answers_show_the_loading_bar(page) -> None:  # type: ignore[no-untyped-def]
     # hold /find-similar back for 600 ms: the bar must appear (after ~100 ms) and go once the answer is drawn
     page.add_init_script("""(() => { const f = window.fetch; window.fetch = (u, o) =>
-        String(u).includes('/find-similar') ? new Promise(r => setTimeout(r, 600)).then(() => f(u, o)) : f(u, o); })()""")
+        String(u).includes('/find-similar')
+            ? new Promise(r => setTimeout(r, 600)).then(() => f(u, o)) : f(u, o); })()""")
     open_main(page)
     page.wait_for_load_state("networkidle")
     assert page.is_hidden("#busy")
@@ -384,8 +385,10 @@ def test_moving_designs_by_hand_is_recorded(page, shot, live_server) -> None:  #
     page.wait_for_function(f"() => document.querySelectorAll('#fix-members .pick').length === {sizes[source] - 2}")
     left = {int(x) for x in page.eval_on_selector_all("#fix-members .pick", "els => els.map(e => e.dataset.id)")}
     assert not left & chosen
-    assert page.text_content(f"#fix-cluster option[value='{source}']").startswith(f"Cluster {source} · {sizes[source] - 2} designs")
-    page.wait_for_selector(f"#cluster-table tr:has(a[href='/api/clusters/{version}/export.csv']) td:nth-child(5):text-is('2')")
+    option = page.text_content(f"#fix-cluster option[value='{source}']")
+    assert option.startswith(f"Cluster {source} · {sizes[source] - 2} designs")
+    export_row = f"#cluster-table tr:has(a[href='/api/clusters/{version}/export.csv'])"
+    page.wait_for_selector(f"{export_row} td:nth-child(5):text-is('2')")
     page.wait_for_function("() => document.querySelectorAll('#moves-table tbody tr[data-id]').length === 2")
     history = page.eval_on_selector_all("#moves-table tbody tr", "rs => rs.map(r => [Number(r.dataset.id), "
                                         "[...r.cells].slice(2).map(c => c.textContent)])")

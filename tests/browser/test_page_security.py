@@ -12,7 +12,8 @@ pytestmark = pytest.mark.browser
 #: runs before any page script in every document of the tab: records each violation the browser reports
 WATCH = """(() => { window.__csp = [];
   document.addEventListener('securitypolicyviolation', (e) =>
-    window.__csp.push(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`));
+    window.__csp.push(
+        `${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`));
 })()"""
 
 
@@ -44,7 +45,7 @@ def test_designer_page_works_under_its_policy(page, shot, demo_images: Path) -> 
     page.on("response", lambda r: assets.append(r) if "/static/" in r.url else None)
     assert_headers(page.goto("/"))
     open_main(page)
-    assert {a.url.rsplit("/", 1)[-1] for a in assets} >= {"app.js", "common.js", "app.css"}
+    assert {a.url.rsplit("/", 1)[-1] for a in assets} >= {"designer.js", "api.js", "dom.js", "app.css"}
     for asset in assets:
         assert_headers(asset)
 
@@ -71,7 +72,8 @@ def test_designer_page_works_under_its_policy(page, shot, demo_images: Path) -> 
 
     # the watch itself works: inline script and an inline style attribute are refused and reported
     page.evaluate("""() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1';
-                             document.body.append(s); document.body.setAttribute('style', 'outline: 3px solid red'); }""")
+                             document.body.append(s);
+                             document.body.setAttribute('style', 'outline: 3px solid red'); }""")
     page.wait_for_function("() => window.__csp.length >= 2")
     assert page.evaluate("window.__ran") is None
     assert {v.split()[0] for v in watch.violations()} >= {"script-src-elem", "style-src-attr"}

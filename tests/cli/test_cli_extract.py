@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_images import shared_conftest
+from helpers import shared_conftest
 
 from swatch.catalog.db import Catalog
 from swatch.features.store import FeatureStore
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 make_image = shared_conftest().make_image
 
 

@@ -12,12 +12,11 @@ import pytest
 
 from swatch.catalog.clusters import effective_clusters, members
 from swatch.catalog.db import Catalog
-from swatch.clustering.cli import auto_cluster_main
+from swatch.cli import main as swatch_main
 from swatch.clustering.compare import compare_versions
 from swatch.clustering.export import export_csv, safe_cell
 from swatch.clustering.kmeans import nearest_rows, representatives
 from swatch.clustering.moves import move_designs
-from swatch.clustering.synthetic import add_synthetic_version, blobs
 from swatch.clustering.versions import (
     ClusterError,
     ClusterRequest,
@@ -26,6 +25,7 @@ from swatch.clustering.versions import (
     version_detail,
 )
 from swatch.features.base import l2_normalise
+from swatch.testing.synthetic import add_synthetic_version, blobs
 
 
 def _fingerprint(settings, version: str) -> dict[str, object]:
@@ -210,13 +210,12 @@ def test_export_is_csv_safe_against_formulas(settings):
 
 def test_cli_prints_the_new_version_and_refuses_bad_input(settings, monkeypatch, capsys):
     monkeypatch.setenv("SWATCH_DATA_DIR", str(settings.data_dir))
-    assert auto_cluster_main(["--model", "pattern", "--k", "5", "--quiet"]) == 0
+    assert swatch_main(["cluster", "--model", "pattern", "--k", "5", "--quiet"]) == 0
     assert capsys.readouterr().out.strip() == "v1"
-    from swatch.cli import run_cli
 
     for argv in (["--model", "pattern", "--k", "99"], ["--model", "nope"], ["--model", "pattern", "--k", "two"],
                  ["--model", "pattern", "--version", "v4"], ["--model", "pattern", "--k", "4", "--niter", "0"]):
-        assert run_cli(auto_cluster_main, argv) == 2
+        assert swatch_main(["cluster", *argv]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1
     assert [v["version"] for v in list_versions(Catalog(settings.db_path))] == ["v1"]

@@ -15,8 +15,9 @@ import pytest
 from PIL import Image
 
 from swatch import demo
+from swatch.cli import main as swatch_main
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SMALL = {"designs": 12, "colourways": 3, "size": 96, "seed": 7}
 CLEAN_NAME = re.compile(r"^(AW|SS)\d\d - [A-Z]+(?: [A-Z]+)* - KM\d{5}-\d+\.jpg$")
 ANY_NAME = re.compile(r"^(?P<season>.+?)\s+-\s+(?P<quality>.+?)\s+-\s+(?P<design>KM\d{5})-(?P<cw>\d+)\.jpg$")
@@ -200,7 +201,7 @@ def test_cli_exits_2_with_one_line_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str] | None
 ) -> None:
     full = [] if argv is None else ["--out", str(tmp_path / "cat"), *argv]
-    assert demo.main(full) == 2
+    assert swatch_main(["demo", *full]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
@@ -223,7 +224,7 @@ def test_cli_main_writes_catalogue(tmp_path: Path, capsys: pytest.CaptureFixture
         "1",
         "--no-progress",
     ]
-    assert demo.main(argv) == 0
+    assert swatch_main(["demo", *argv]) == 0
     meta_path = out / "image_metadata_map.json"
     assert capsys.readouterr().out.strip() == f"wrote 6 images and {meta_path}"
     assert len(json.loads(meta_path.read_text(encoding="utf-8"))) == 6

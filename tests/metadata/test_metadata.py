@@ -1,4 +1,4 @@
-"""Tests for swatch.catalog.metadata: file-name parsing, composition parsing, JSON/CSV import, record_for."""
+"""Tests for swatch.metadata: file-name parsing, composition parsing, JSON/CSV import, record_for."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from swatch.catalog.metadata import (
+from swatch.metadata import (
     MetadataError,
     MetadataRecord,
     ParsedName,

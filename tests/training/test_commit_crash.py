@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_training import rate_like_a_designer, tree_digest
+from helpers import rate_like_a_designer, tree_digest
 
 from swatch.catalog.db import Catalog
 from swatch.config import Settings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_training import rate_like_a_designer
+from helpers import rate_like_a_designer
 
 from swatch.catalog.db import Catalog
 from swatch.training.service import TrainingError, TrainParams

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import rate_like_a_designer, tree_digest
 from PIL import Image
 
 from swatch.catalog.db import Catalog
-from swatch.catalog.feedback import add_rating
-from swatch.config import Settings
 from swatch.features.store import FeatureStore
 from swatch.features.versions import transform_rows
 from swatch.jobs import JobCancelled
@@ -22,33 +21,6 @@ from swatch.training.service import TrainingError, TrainParams, _decide, train_p
 from swatch.training.trainer import TrainConfig, train_head
 
 FAST = {"epochs": 5, "augment": 4, "min_ratings": 10}
-
-
-def rate_like_a_designer(settings: Settings, queries: int | None = None) -> int:
-    """Rate the top-10 pattern/v1 results of each image: 5 stars for another colourway of its design, else 1."""
-    catalog = Catalog(settings.db_path)
-    fv = FeatureStore(settings.features_dir).load("pattern", "v1")
-    images = catalog.images_by_ids([int(i) for i in fv.ids])
-    rows = np.asarray(fv.features)
-    count = 0
-    for q in range(len(fv) if queries is None else queries):
-        sims = rows @ rows[q]
-        sims[q] = -np.inf
-        query = images[int(fv.ids[q])]
-        for r in np.argsort(-sims)[:10]:
-            result = images[int(fv.ids[r])]
-            add_rating(catalog, query.path, result.path, "pattern", "v1", 5 if result.design == query.design else 1)
-            count += 1
-    return count
-
-
-def tree_digest(folder: Path) -> str:
-    """sha256 over every file below `folder` (names and bytes), links resolved."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.resolve().rglob("*") if p.is_file()):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def _clustered(n_classes: int = 6, per_class: int = 30, dim: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -179,17 +151,16 @@ def test_the_head_separates_colourways_from_other_designs_better_than_v1(setting
 
 
 def test_too_few_ratings_is_refused_and_writes_nothing(settings, capsys):
-    from swatch.cli import run_cli
-    from swatch.training.cli import main
+    from swatch.cli import main
 
     with pytest.raises(TrainingError, match="too few ratings"):
         train_pattern_version(settings, TrainParams())
-    assert run_cli(main, ["--data-dir", str(settings.data_dir), "--quiet"]) == 2
+    assert main(["train", "--data-dir", str(settings.data_dir), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: too few ratings") and "\n" not in err
-    assert run_cli(main, ["--data-dir", str(settings.data_dir), "--model", "color"]) == 2
+    assert main(["train", "--data-dir", str(settings.data_dir), "--model", "color"]) == 2
     assert "untrainable model" in capsys.readouterr().err
-    assert run_cli(main, ["--data-dir", str(settings.data_dir / "nowhere")]) == 2
+    assert main(["train", "--data-dir", str(settings.data_dir / "nowhere")]) == 2
     assert not (settings.models_dir / "pattern").exists()
     assert FeatureStore(settings.features_dir).versions("pattern") == ["v1"]
 
@@ -218,11 +189,10 @@ def test_cancel_during_training_leaves_no_trace(settings):
 
 
 def test_cli_prints_the_version_and_before_after(settings, capsys):
-    from swatch.cli import run_cli
-    from swatch.training.cli import main
+    from swatch.cli import main
 
     rate_like_a_designer(settings, queries=20)
-    code = run_cli(main, ["--data-dir", str(settings.data_dir), "--epochs", "3", "--augment", "0", "--quiet",
+    code = main(["train", "--data-dir", str(settings.data_dir), "--epochs", "3", "--augment", "0", "--quiet",
                           "--activate", "no"])
     out = capsys.readouterr().out
     assert code == 0

@@ -6,8 +6,8 @@ import csv
 import io
 
 from swatch.catalog.db import Catalog
-from swatch.clustering.synthetic import add_synthetic_version, blobs
 from swatch.jobs import JobRunner
+from swatch.testing.synthetic import add_synthetic_version, blobs
 
 
 def _run_job(client, admin_headers, app, **body) -> dict:

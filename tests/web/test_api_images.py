@@ -10,7 +10,7 @@ import pytest
 from swatch.catalog.db import Catalog, now_iso
 from swatch.config import Settings
 from swatch.features.store import FeatureStore
-from swatch.index.synthetic import QUALITIES, RARE_SEASON, synthetic_catalogue, textile_rows
+from swatch.testing.synthetic import QUALITIES, RARE_SEASON, synthetic_catalogue, textile_rows
 
 
 @pytest.fixture

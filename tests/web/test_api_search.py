@@ -14,7 +14,16 @@ from swatch.config import Settings
 from swatch.features.base import combined_query
 from swatch.features.store import FeatureStore
 from swatch.features.versions import publish_combined
-from swatch.index.synthetic import FIBRES, QUALITIES, RARE_SEASON, SEASONS, synthetic_catalogue, textile_rows
+from swatch.testing.checks import assert_same_ranking, ranked
+from swatch.testing.server import start_server
+from swatch.testing.synthetic import (
+    FIBRES,
+    QUALITIES,
+    RARE_SEASON,
+    SEASONS,
+    synthetic_catalogue,
+    textile_rows,
+)
 
 N = 2500  # pattern rows: 2500 x 1712 values, above the flat-index size, so int8 codes with certified re-ranking
 
@@ -86,16 +95,13 @@ def expected(made: dict, model: str, query_pos: int, weight: float, f: dict, tab
     else:
         scores = rows[model] @ rows[model][query_pos]
     keep = np.array([passes(r, f) for r in table]) & (np.arange(len(table)) != query_pos)
-    cand = np.flatnonzero(keep)
-    order = cand[np.lexsort((cand, -scores[cand]))]
+    order = ranked(scores, np.flatnonzero(keep))
     return order, scores
 
 
 def check(body: list[dict], order: np.ndarray, scores: np.ndarray, made: dict, metric: str) -> None:
     got = [made["ids"].tolist().index(r["id"]) for r in body]
-    assert len(got) == len(order)
-    for a, b in zip(got, order, strict=True):
-        assert a == b or abs(scores[a] - scores[b]) < 1e-5
+    assert_same_ranking(got, order, scores[order], scores, tol=1e-5)
     for r, pos in zip(body, got, strict=True):
         s = scores[pos]
         sim = min(max(s, 0.0), 1.0) if metric == "cosine" else 1.0 / (1.0 + np.sqrt(max(2.0 - 2.0 * s, 0.0)))
@@ -240,22 +246,12 @@ def test_the_production_server_answers_searches(synthetic, tmp_path: Path) -> No
     """`python -m swatch.serve` (waitress) warms its indexes, reports ready, and serves /find-similar."""
     import http.client
     import json
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
 
     source, made = synthetic
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    root = Path(__file__).resolve().parent.parent
-    env = dict(os.environ, SWATCH_DATA_DIR=str(source))
-    proc = subprocess.Popen([sys.executable, "-m", "swatch.serve", "--port", str(port), "--threads", "4"],
-                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = start_server(source, threads=4)  # returns once /readyz answers 200
+
     def get(path: str) -> tuple[int, dict, object]:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         try:
             conn.request("GET", path)
             resp = conn.getresponse()
@@ -264,17 +260,9 @@ def test_the_production_server_answers_searches(synthetic, tmp_path: Path) -> No
             conn.close()
 
     try:
-        deadline = time.monotonic() + 120
-        health: dict = {}
-        while time.monotonic() < deadline and not health.get("ready"):
-            time.sleep(0.3)
-            try:
-                health = get("/health")[2]  # type: ignore[assignment]
-            except OSError:
-                continue
+        health: dict = get("/health")[2]  # type: ignore[assignment]
         assert health.get("ready") and health["images"] == N
         status, headers, body = get(f"/find-similar?id={int(made['ids'][0])}&topN=3&model=color")
         assert status == 200 and isinstance(body, list) and len(body) == 3 and float(headers["X-Elapsed-Ms"]) > 0
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.stop()

@@ -6,8 +6,8 @@ import io
 import time
 
 import pytest
+from helpers import rate_like_a_designer, tree_digest
 from PIL import Image
-from test_training import rate_like_a_designer, tree_digest
 
 from swatch.catalog.db import Catalog
 from swatch.features.store import FeatureStore

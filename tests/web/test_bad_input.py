@@ -12,10 +12,7 @@ from typing import Any
 
 import pytest
 
-from swatch.catalog.db import Catalog
-from swatch.clustering.versions import ClusterRequest, run_clustering
-from swatch.config import PROJECT_ROOT
-from swatch.web.params import (
+from swatch.bounds import (
     JSON_MAX_DEPTH,
     MAX_INT64,
     ParamError,
@@ -24,6 +21,9 @@ from swatch.web.params import (
     loads_json,
     number,
 )
+from swatch.catalog.db import Catalog
+from swatch.clustering.versions import ClusterRequest, run_clustering
+from swatch.config import PROJECT_ROOT
 
 DEEP_ARRAY = "[" * 3000 + "]" * 3000
 DEEP_OBJECT = '{"a":' * 3000 + "1" + "}" * 3000

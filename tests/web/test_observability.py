@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from swatch.catalog.db import Catalog
 from swatch.config import Settings
+from swatch.testing.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TOKEN = "obs-admin-token-never-logged-5f1e2d3c4b"
@@ -91,7 +91,7 @@ def test_approximate_searches_are_counted_apart_from_exact_ones(tmp_path: Path) 
     """Above exact_index_max_rows an unfiltered search walks the HNSW graph; a selective filter scans exactly."""
     import faiss
 
-    from swatch.index.synthetic import RARE_SEASON, synthetic_catalogue
+    from swatch.testing.synthetic import RARE_SEASON, synthetic_catalogue
     from swatch.web import create_app
 
     settings = Settings.from_env(data_dir=tmp_path / "data", exact_index_max_rows=1000)
@@ -213,12 +213,6 @@ def test_multiprocess_mode_writes_shared_files(data_dir: Path, tmp_path: Path) -
                  model="color") == 1
     assert value(found, "swatch_catalogue_images") == 36
     assert any(p.suffix == ".db" for p in folder.iterdir())  # the per-process files a scrape adds up
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def request(port: int, method: str, path: str, headers: dict[str, str] | None = None,

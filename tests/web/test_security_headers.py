@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from swatch.catalog.db import Catalog, ImageRow
+from swatch.catalog.db import Catalog
+from swatch.catalog.images import ImageRow
 from swatch.config import Settings
 from swatch.ingest import ingest
 
@@ -49,7 +50,7 @@ def fetch(client, url: str, **kwargs):  # type: ignore[no-untyped-def]
 def test_every_kind_of_response_carries_the_headers(client, settings) -> None:  # type: ignore[no-untyped-def]
     img = Catalog(settings.db_path).live_images()[0]
     answers = {
-        "/": 200, "/training": 200, "/api/docs": 200, "/openapi.json": 200, "/static/app.js": 200,
+        "/": 200, "/training": 200, "/api/docs": 200, "/openapi.json": 200, "/static/js/designer.js": 200,
         "/static/app.css": 200, "/health": 200,
         "/api/images?per_page=2": 200, "/api/facets": 200, "/api/models": 200,
         f"/find-similar?id={img.id}&model=color&topN=3": 200, f"/thumbnails/{img.thumbnail}": 200,

@@ -26,13 +26,14 @@ def test_pages_render_with_their_scripts(client) -> None:  # type: ignore[no-unt
     main = client.get("/")
     assert main.status_code == 200
     html = main.get_data(as_text=True)
-    assert 'id="cat-grid"' in html and "app.js" in html and 'href="/training"' in html
+    assert 'id="cat-grid"' in html and "js/designer.js" in html and 'href="/training"' in html
     training = client.get("/training")
     assert training.status_code == 200
-    assert "training.js" in training.get_data(as_text=True)
+    assert "js/training.js" in training.get_data(as_text=True)
     # everything the pages load is served locally: no CDN, no external fonts
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
-    for asset in ("app.js", "common.js", "training.js", "app.css", "icons.svg", "favicon.svg"):
+    assets = ("js/designer.js", "js/api.js", "js/dom.js", "js/training.js", "app.css", "icons.svg", "favicon.svg")
+    for asset in assets:
         assert fetch(client, f"/static/{asset}").status_code == 200, asset
 
 
