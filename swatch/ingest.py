@@ -15,8 +15,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from swatch.catalog.db import Catalog, ImageRow, now_iso
-from swatch.catalog.metadata import MetadataRecord, load_metadata_file, record_for
+from swatch.catalog.db import Catalog
+from swatch.catalog.images import ImageRow, NewImage
 from swatch.config import Settings
 from swatch.features.base import MODEL_NAMES, Extractor, get_extractor
 from swatch.features.store import FeatureStore, FeatureVersion
@@ -24,6 +24,7 @@ from swatch.features.versions import BASE_MODELS, COMBINED, refresh_derived
 from swatch.fsutil import atomic_write, file_sha256
 from swatch.icc import SRGB_ICC
 from swatch.images import ImageError, fit_within, is_supported_name, open_image
+from swatch.metadata import MetadataRecord, load_metadata_file, record_for
 
 METADATA_MAP = "image_metadata_map.json"
 
@@ -129,23 +130,7 @@ def _batched_decode(
 def _apply_metadata(catalog: Catalog, root: str, records: dict[str, MetadataRecord]) -> None:
     """Write metadata for every live image under root: the file's entry, else what its name says."""
     images = catalog.images_under(root)
-    with catalog.transaction() as tx:
-        for rel, img in images.items():
-            rec = record_for(rel, records)
-            comp = [[f, float(p)] for f, p in rec.composition]
-            tx.execute(
-                "INSERT INTO metadata(image_id, design, colourway, season, quality, composition, cluster, extras)"
-                " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(image_id) DO UPDATE SET design=excluded.design,"
-                " colourway=excluded.colourway, season=excluded.season, quality=excluded.quality,"
-                " composition=excluded.composition, cluster=excluded.cluster, extras=excluded.extras",
-                (img.id, rec.design, rec.colourway, rec.season, rec.quality, json.dumps(comp), rec.cluster,
-                 json.dumps(rec.extras, sort_keys=True, default=str)),
-            )
-            tx.execute("DELETE FROM composition WHERE image_id = ?", (img.id,))
-            tx.executemany(
-                "INSERT OR REPLACE INTO composition(image_id, fiber, pct) VALUES (?,?,?)",
-                [(img.id, f, p) for f, p in comp],
-            )
+    catalog.write_metadata({img.id: record_for(rel, records) for rel, img in images.items()})
 
 
 def _hash_all(
@@ -247,27 +232,16 @@ class _Run:
 
     def _insert_rows(self, good: list[_Decoded]) -> None:
         """One transaction inserting (or reviving) the batch's new catalogue rows; sets work.image_id."""
-        stamp = now_iso()
-        with self.catalog.transaction() as tx:
-            for d in good:
-                work = d.work
-                if work.image_id is not None:
-                    continue
-                revived = self.catalog.removed_with_hash(self.root, work.rel, work.sha256)
-                if revived is not None:
-                    tx.execute("UPDATE images SET removed_at = NULL, updated_at = ? WHERE id = ?", (stamp, revived))
-                    work.image_id = revived
-                else:
-                    assert d.image is not None
-                    cur = tx.execute(
-                        "INSERT INTO images(root, path, filename, sha256, size_bytes, width, height, thumbnail,"
-                        " added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                        (self.root, work.rel, Path(work.rel).name, work.sha256, work.size,
-                         *d.image.info["source_size"], d.thumbnail, stamp, stamp),
-                    )
-                    work.image_id = int(cur.lastrowid or 0)
-                if work.rel not in self.changed:
-                    self.summary.added += 1
+        fresh = [d for d in good if d.work.image_id is None]
+        new: list[NewImage] = []
+        for d in fresh:
+            assert d.image is not None
+            width, height = d.image.info["source_size"]
+            new.append(NewImage(self.root, d.work.rel, d.work.sha256, d.work.size, width, height, d.thumbnail))
+        for d, image_id in zip(fresh, self.catalog.add_images(new), strict=True):
+            d.work.image_id = image_id
+            if d.work.rel not in self.changed:
+                self.summary.added += 1
 
     def publish(self, current: dict[str, FeatureVersion]) -> None:
         """Each base v1 = old rows of live ids not re-extracted + the new rows, sorted by id, published atomically."""
@@ -323,9 +297,7 @@ def _plan(run: _Run, root_path: Path, progress: bool, pool: ThreadPoolExecutor) 
         todo.append(_Work(rel, root_path / rel, sha, size, tuple(run.base_models)))
     changed = {w.rel for w in todo if w.rel in known}
     gone = [img.id for rel, img in known.items() if rel not in seen or rel in changed]
-    if gone:
-        with run.catalog.transaction() as tx:
-            tx.executemany("UPDATE images SET removed_at = ? WHERE id = ?", [(now_iso(), i) for i in gone])
+    run.catalog.remove_images(gone)
     run.summary.removed = len([rel for rel in known if rel not in seen])
     run.summary.changed = len(changed)
     return todo, changed

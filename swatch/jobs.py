@@ -105,7 +105,9 @@ class JobRunner:
             log.warning("job %s failed: its worker %s died (no heartbeat for %.0f s)", job.id, job.owner,
                         job.silent_s)
 
-    def start(self, kind: str, params: dict[str, Any], func: Callable[[JobContext, dict[str, Any]], dict[str, Any]]) -> str:
+    def start(
+        self, kind: str, params: dict[str, Any], func: Callable[[JobContext, dict[str, Any]], dict[str, Any]]
+    ) -> str:
         """Queue `func(ctx, params)` on a new thread; returns the job id. Its return value becomes the result."""
         job_id = uuid.uuid4().hex[:12]
         jobdb.insert_job(self.catalog, job_id, kind, params, self.owner)

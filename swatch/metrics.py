@@ -23,6 +23,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from swatch.catalog import jobs as jobdb
 from swatch.catalog.db import Catalog, CatalogError
 from swatch.jobs import STATES as JOB_STATES
 
@@ -57,8 +58,7 @@ class CatalogueCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            conn = self.catalog.connect()
-            counts = dict(conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
+            counts = jobdb.count_by_state(self.catalog)
             images = self.catalog.count_images()
         except (sqlite3.Error, CatalogError) as exc:
             log.warning("metrics: the catalogue cannot be read: %s", exc)
