@@ -1,4 +1,4 @@
-"""Background jobs (clustering, training) run in threads, owned by this process and kept alive by a heartbeat."""
+"""Background jobs (clustering, training) run in threads here or queued for `swatch worker`, with heartbeats."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 
 from swatch.catalog import jobs as jobdb
 from swatch.catalog.db import Catalog
+from swatch.config import JOB_MODES as MODES
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 _OWNERS: dict[int, str] = {}
@@ -84,13 +85,18 @@ def public(record: jobdb.JobRecord) -> dict[str, Any]:
 
 
 class JobRunner:
-    """Starts jobs on daemon threads; one runner per app. State survives in the `jobs` table.
+    """Starts jobs on daemon threads (mode "thread") or queues them for a worker ("worker"); one runner per app.
 
-    While it runs jobs, a daemon thread heartbeats them every `heartbeat_s`. At start it fails the queued and
-    running jobs whose owner has not heartbeaten for `stale_after_s` (that process died), and only those.
+    State survives in the `jobs` table. While it runs jobs, a daemon thread heartbeats them every `heartbeat_s`
+    and passes on cancel requests made by other processes. At start it fails the queued and running jobs whose
+    owner has not heartbeaten for `stale_after_s` (that process died), and only those.
     """
 
-    def __init__(self, catalog: Catalog, heartbeat_s: float = 5.0, stale_after_s: float = 60.0):
+    def __init__(self, catalog: Catalog, heartbeat_s: float = 5.0, stale_after_s: float = 60.0,
+                 mode: str = "thread"):
+        if mode not in MODES:
+            raise ValueError(f"job mode must be one of {', '.join(MODES)}, not {mode!r}")
+        self.mode = mode
         if not 0 < heartbeat_s < stale_after_s / 2:
             raise ValueError(f"the job heartbeat ({heartbeat_s} s) must be under half the stale timeout "
                              f"({stale_after_s} s)")
@@ -108,8 +114,13 @@ class JobRunner:
     def start(
         self, kind: str, params: dict[str, Any], func: Callable[[JobContext, dict[str, Any]], dict[str, Any]]
     ) -> str:
-        """Queue `func(ctx, params)` on a new thread; returns the job id. Its return value becomes the result."""
+        """Queue `func(ctx, params)` on a new thread; returns the job id. Its return value becomes the result.
+
+        In "worker" mode the job is only queued: a `swatch worker` claims it and runs its kind's function."""
         job_id = uuid.uuid4().hex[:12]
+        if self.mode == "worker":
+            jobdb.enqueue_job(self.catalog, job_id, kind, params)
+            return job_id
         jobdb.insert_job(self.catalog, job_id, kind, params, self.owner)
         cancel = threading.Event()
         thread = threading.Thread(target=self._run, args=(job_id, kind, func, params, cancel), daemon=True,
@@ -133,6 +144,9 @@ class JobRunner:
                     return
             try:
                 jobdb.heartbeat(self.catalog, ids, self.owner)
+                for job_id, cancel in jobdb.leases(self.catalog, ids, self.owner).items():
+                    if cancel:
+                        self.cancel(job_id)
             except Exception:  # noqa: BLE001 - a missed beat is retried; the thread must outlive a busy database
                 log.exception("job heartbeat failed")
             time.sleep(self.heartbeat_s)
@@ -157,11 +171,13 @@ class JobRunner:
                 self._threads.pop(job_id, None)
 
     def cancel(self, job_id: str) -> bool:
-        """Ask a running job to stop at its next progress report; False when it is not running here."""
+        """Ask a job to stop at its next progress report; False when it is not queued or running anywhere.
+
+        A job of this process is told at once; another process's (a worker's) sees the request at its next beat."""
         with self._lock:
             event = self._cancels.get(job_id)
         if event is None:
-            return False
+            return jobdb.request_cancel(self.catalog, job_id)
         event.set()
         return True
 

@@ -1,4 +1,4 @@
-"""The `jobs` table: typed job records, inserts, updates, heartbeats and the reaping of a dead owner's jobs."""
+"""The `jobs` table: typed records, inserts, the worker queue (claim, lease, cancel requests), reaping dead owners."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from swatch.catalog.db import Catalog, now_iso
 
 ACTIVE_STATES = ("queued", "running")
+UNCLAIMED = "queue"  # the owner of a job queued for `swatch worker` that no worker has claimed yet
 _UPDATABLE = frozenset({"state", "progress", "message", "result"})
 _SELECT = ("SELECT id, kind, state, progress, message, params, result, created_at, updated_at, owner, heartbeat_at"
            " FROM jobs")
@@ -105,6 +106,7 @@ def fail_stale(catalog: Catalog, stale_after_s: float) -> list[StaleJob]:
     with catalog.transaction() as tx:
         rows = tx.execute(
             "SELECT id, owner, COALESCE(heartbeat_at, updated_at) FROM jobs WHERE state IN ('queued', 'running')"
+            " AND NOT (state = 'queued' AND owner IS ?)", (UNCLAIMED,)  # waiting for a worker is not dying
         ).fetchall()
         for job_id, owner, last in rows:
             silent = (now - _parse_iso(last)).total_seconds()
@@ -116,6 +118,89 @@ def fail_stale(catalog: Catalog, stale_after_s: float) -> list[StaleJob]:
             )
             failed.append(StaleJob(job_id, owner, silent))
     return failed
+
+
+def enqueue_job(catalog: Catalog, job_id: str, kind: str, params: dict[str, Any]) -> None:
+    """A new queued job that no process owns yet: a worker claims it (`claim_job`)."""
+    stamp = now_iso()
+    with catalog.transaction() as tx:
+        tx.execute(
+            "INSERT INTO jobs(id, kind, state, progress, message, params, result, created_at, updated_at, owner,"
+            " heartbeat_at) VALUES (?,?,?,?,?,?,?,?,?,?,NULL)",
+            (job_id, kind, "queued", 0.0, "", json.dumps(params, sort_keys=True, default=str), "{}", stamp, stamp,
+             UNCLAIMED),
+        )
+
+
+def claim_job(catalog: Catalog, owner: str, kinds: Sequence[str]) -> JobRecord | None:
+    """The oldest unclaimed queued job of one of `kinds`, now running and leased to `owner`; None when none.
+
+    One transaction; the UPDATE is conditional on the job still being queued and unclaimed, and only a changed
+    row counts, so two workers never both get one job."""
+    if not kinds:
+        return None
+    marks = ",".join("?" * len(kinds))
+    with catalog.transaction() as tx:
+        row = tx.execute(
+            f"SELECT id FROM jobs WHERE state = 'queued' AND owner IS ? AND kind IN ({marks})"
+            " ORDER BY created_at, id LIMIT 1", (UNCLAIMED, *kinds)).fetchone()
+        if row is None:
+            return None
+        stamp = now_iso()
+        changed = tx.execute(
+            "UPDATE jobs SET state = 'running', owner = ?, heartbeat_at = ?, updated_at = ?"
+            " WHERE id = ? AND state = 'queued' AND owner IS ?", (owner, stamp, stamp, row[0], UNCLAIMED)).rowcount
+    return get_job(catalog, row[0]) if changed == 1 else None
+
+
+def leases(catalog: Catalog, job_ids: Sequence[str], owner: str) -> dict[str, bool]:
+    """Of these jobs, those `owner` still holds (queued or running), each with whether a cancel was requested."""
+    if not job_ids:
+        return {}
+    marks = ",".join("?" * len(job_ids))
+    rows = catalog.connect().execute(
+        f"SELECT id, result FROM jobs WHERE owner = ? AND state IN ('queued', 'running') AND id IN ({marks})",
+        (owner, *job_ids)).fetchall()
+    return {str(r[0]): bool(_loads(r[1]).get("cancel_requested")) for r in rows}
+
+
+def request_cancel(catalog: Catalog, job_id: str) -> bool:
+    """Ask a job to stop: an unclaimed queued job is cancelled at once, a held one is flagged for its owner to see.
+
+    False when the job is not queued or running."""
+    with catalog.transaction() as tx:
+        row = tx.execute("SELECT state, owner, result FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None or row[0] not in ACTIVE_STATES:
+            return False
+        if row[0] == "queued" and row[1] == UNCLAIMED:
+            tx.execute("UPDATE jobs SET state = 'cancelled', message = 'cancelled', updated_at = ? WHERE id = ?",
+                       (now_iso(), job_id))
+            return True
+        result = {**_loads(row[2]), "cancel_requested": True}
+        tx.execute("UPDATE jobs SET result = ?, updated_at = ? WHERE id = ?", (json.dumps(result), now_iso(), job_id))
+    return True
+
+
+def finish_job(catalog: Catalog, job_id: str, owner: str, **values: Any) -> bool:
+    """Set a held job's final state (and message, progress, result) if `owner` still holds it; False otherwise."""
+    if "result" in values:
+        values["result"] = json.dumps(values["result"], default=str)
+    cols = "".join(f"{k} = ?, " for k in values if k in _UPDATABLE)
+    with catalog.transaction() as tx:
+        changed = tx.execute(
+            f"UPDATE jobs SET {cols}updated_at = ? WHERE id = ? AND owner = ? AND state IN ('queued', 'running')",
+            (*(v for k, v in values.items() if k in _UPDATABLE), now_iso(), job_id, owner)).rowcount
+    return changed == 1
+
+
+def release_job(catalog: Catalog, job_id: str, owner: str) -> bool:
+    """Put a job `owner` holds back in the queue for another worker (its owner stopped cleanly before the end)."""
+    with catalog.transaction() as tx:
+        changed = tx.execute(
+            "UPDATE jobs SET state = 'queued', owner = ?, heartbeat_at = NULL, progress = 0, message = ?,"
+            " updated_at = ? WHERE id = ? AND owner = ? AND state IN ('queued', 'running')",
+            (UNCLAIMED, "requeued: its worker stopped", now_iso(), job_id, owner)).rowcount
+    return changed == 1
 
 
 def get_job(catalog: Catalog, job_id: str) -> JobRecord | None:

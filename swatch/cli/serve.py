@@ -1,4 +1,4 @@
-"""`swatch serve` (python -m swatch.serve): one waitress process, threads sharing the cached indexes."""
+"""`swatch serve` (python -m swatch.serve): one waitress process, threads sharing the cached indexes (or N)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = "Serve Swatch with waitress."
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=8, help="threads per process (default 8)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes behind the one socket (default 1: waitress; more: gunicorn)")
 
 
 def _checked_settings(args: argparse.Namespace) -> Settings:
@@ -26,6 +28,8 @@ def _checked_settings(args: argparse.Namespace) -> Settings:
         problems.append("--port must be between 1 and 65535")
     if not 0 < args.threads <= 1024:
         problems.append("--threads must be between 1 and 1024")
+    if not 0 < args.workers <= 256:
+        problems.append("--workers must be between 1 and 256")
     multiproc = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if multiproc and not os.path.isdir(multiproc):
         problems.append("PROMETHEUS_MULTIPROC_DIR: must be an existing directory")
@@ -44,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     from swatch.logs import configure_logging
 
     configure_logging(settings)
+    if args.workers > 1:
+        return _serve_workers(args, settings)
     from waitress import serve
 
     from swatch.catalog.db import CatalogError
@@ -60,4 +66,19 @@ def run(args: argparse.Namespace) -> int:
     log.info("serving on http://%s:%d/ with %d threads", args.host, args.port, args.threads)
     print(f"Swatch on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
     serve(app, host=args.host, port=args.port, threads=args.threads, ident="swatch", channel_timeout=60)
+    return 0
+
+
+def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
+    """The catalogue checked (and migrated) once here, then N processes (swatch/cli/serve_workers.py)."""
+    from swatch.catalog.db import Catalog, CatalogError
+    from swatch.cli.serve_workers import serve_workers
+
+    try:
+        Catalog(settings.db_path).close()  # closed before any fork: no worker inherits a connection
+    except CatalogError as exc:
+        raise CliError(str(exc).splitlines()[0]) from exc
+    status = serve_workers(args, settings)
+    if status:
+        raise CliError("the server processes failed to start or stopped with an error (see above)", status=1)
     return 0

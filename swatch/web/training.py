@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from swatch.jobs import JobContext
 from swatch.training.service import TrainingError, TrainParams, list_versions, prepare
 from swatch.web.auth import admin_required
 from swatch.web.context import catalog, jobs, settings
+from swatch.web.jobkinds import make_train_job
 
 bp = Blueprint("training", __name__)
 
@@ -28,16 +26,7 @@ def start_training() -> ResponseReturnValue:
         abort(400, description=str(exc))
     if any(j["state"] in ("queued", "running") for j in jobs().list("train", limit=20)):
         abort(409, description="a training job is already running")
-    conf = settings()
-
-    def run(ctx: JobContext, raw: dict[str, Any]) -> dict[str, Any]:
-        from swatch.training.service import train_pattern_version
-
-        info = train_pattern_version(conf, TrainParams.from_mapping(raw), progress=ctx.progress,
-                                     catalog=ctx.catalog)
-        return {k: info[k] for k in ("model", "version", "metrics", "decision", "loss_curve", "data", "seconds")}
-
-    job_id = jobs().start("train", params.to_dict(), run)
+    job_id = jobs().start("train", params.to_dict(), make_train_job(settings()))
     return jsonify(job=job_id, status_url=f"/api/jobs/{job_id}", params=params.to_dict()), 202
 
 
