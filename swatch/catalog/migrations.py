@@ -120,4 +120,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE jobs ADD COLUMN heartbeat_at TEXT;
     CREATE INDEX jobs_state ON jobs(state);
     """,
+    # palettes at ingest: an image's dominant colours (the "why it matched" swatches) per palette size k, keyed by
+    # content hash (they are computed on its thumbnail, which is named by that hash); colours is the JSON list.
+    """
+    CREATE TABLE palettes (
+        sha256   TEXT NOT NULL,
+        k        INTEGER NOT NULL,
+        colours  TEXT NOT NULL,
+        PRIMARY KEY (sha256, k)
+    );
+    """,
 ]

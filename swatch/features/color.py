@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from swatch.features.base import Extractor
+from swatch.images import open_image
 
 L_RANGE = (0.0, 100.0)
 AB_RANGE = (-80.0, 80.0)
@@ -130,3 +131,14 @@ def dominant_palette(img: Image.Image, k: int = 5, side: int = 64) -> list[dict[
         out.append({"hex": f"#{r:02x}{g:02x}{b:02x}", "share": round(float(counts[i] / counts.sum()), 3),
                     "lab": [round(float(v), 1) for v in centres[i]]})
     return out
+
+
+#: the palette size the page asks for, computed and stored for every image at ingest
+DEFAULT_PALETTE_K = 5
+
+
+def thumbnail_palette(data: bytes, k: int, max_pixels: int, slots: int) -> list[dict[str, Any]]:
+    """`dominant_palette` of an encoded thumbnail, decoded the one way ingest and the palette endpoint share
+    (so a palette stored at ingest equals one computed on demand); ImageError when it cannot be decoded."""
+    img = open_image(data, max_pixels=max_pixels, draft_side=128, slots=slots)
+    return dominant_palette(img, k=k)

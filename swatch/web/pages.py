@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import logging
 import mimetypes
 import os
+import sqlite3
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
@@ -14,7 +16,8 @@ from werkzeug.wrappers import Response
 
 from swatch.bounds import integer
 from swatch.catalog.images import ImageRow
-from swatch.features.color import dominant_palette
+from swatch.catalog.palettes import store_palettes, stored_palette
+from swatch.features.color import dominant_palette, thumbnail_palette
 from swatch.images import ImageError, open_image
 from swatch.search.errors import SearchError
 from swatch.search.filters import Filters
@@ -23,6 +26,7 @@ from swatch.web.files import open_below, open_original
 from swatch.web.search import engine
 
 bp = Blueprint("pages", __name__)
+log = logging.getLogger(__name__)
 
 #: thumbnails are named by content hash, so a browser may keep them for a year
 THUMB_MAX_AGE = 365 * 24 * 3600
@@ -112,17 +116,26 @@ def cached_palette(thumbnails_dir: str, thumbnail: str, k: int, max_pixels: int)
         raise FileNotFoundError(thumbnail)
     with fh:
         data = fh.read()
-    img = open_image(data, max_pixels=max_pixels, draft_side=128, slots=settings().decode_slots)
-    return tuple(dominant_palette(img, k=k))
+    return tuple(thumbnail_palette(data, k, max_pixels, settings().decode_slots))
 
 
 def _palette_of(row: ImageRow, k: int) -> tuple[dict[str, Any], ...]:
-    """Dominant colours of an image from its thumbnail, or else from its original while it is the catalogued file."""
+    """Dominant colours of an image: as stored (at ingest, or by an earlier request), else from its thumbnail
+    (then stored), else from its original while it is the catalogued file (not stored: another picture)."""
+    stored = stored_palette(catalog(), row.sha256, k)
+    if stored is not None:
+        return tuple(stored)
     if row.thumbnail:
         try:
-            return cached_palette(str(settings().thumbnails_dir), row.thumbnail, k, settings().max_image_pixels)
+            palette = cached_palette(str(settings().thumbnails_dir), row.thumbnail, k, settings().max_image_pixels)
         except FileNotFoundError:
             pass
+        else:
+            try:
+                store_palettes(catalog(), [(row.sha256, k, palette)])
+            except sqlite3.Error as exc:  # a busy or read-only catalogue: answer anyway, store it next time
+                log.warning("palette of image %d not stored: %s", row.id, exc)
+            return palette
     fh = open_original(row)
     if fh is None:
         abort(404, description=f"image {row.id} has no thumbnail and its original is missing or changed")
@@ -139,7 +152,7 @@ def _palette_size() -> int:
 
 @bp.get("/api/images/<int:image_id>/palette")
 def image_palette(image_id: int) -> ResponseReturnValue:
-    """The image's dominant colours (hex, share, Lab), computed on its thumbnail: the colour 'why it matched'."""
+    """The image's dominant colours (hex, share, Lab) on its thumbnail, stored at ingest: the 'why it matched'."""
     k = _palette_size()
     row = _live_image(image_id)
     try:
