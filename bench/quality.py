@@ -10,6 +10,11 @@ Features are cached per (extractor parameters, weights, image list) under --cach
 only evaluates. Prints one JSON document.
 
     python bench/quality.py [--datasets DIR] [--only pattern|color] [--configs plain,default] [--limit N]
+                            [--compact 256[,128]] [--fit-rows 256,512] [--sets a,b]
+
+Compact rows (`--compact`, default 256): the default rows projected on their top principal directions fitted on
+the set itself without labels (what `swatch ingest --compact` does), reported as `<model>-compact-<dims>` beside the
+full rows with the p@10 (colourway: recall@10) difference; `--fit-rows` fits on a random subset only.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import numpy as np
 from PIL import Image
 
 from swatch.features.base import Extractor, get_extractor, l2_normalise
+from swatch.features.projection import fit as fit_projection
 from swatch.images import open_image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -299,17 +305,37 @@ def features(ex: Extractor, data: LabelledSet, cache: Path, batch: int = 32) -> 
 # ---------------------------------------------------------------------------------------------- run
 
 
+def compact_rows(rows: np.ndarray, dims: int, fit_rows: int = 0, seed: int = 3) -> tuple[np.ndarray, float]:
+    """Rows projected on `dims` principal directions fitted on the set itself (on `fit_rows` random rows when
+    given, as a young catalogue would be), L2-normalised; and the share of variance kept."""
+    fit_on = rows
+    if 0 < fit_rows < len(rows):
+        fit_on = rows[np.random.default_rng(seed).choice(len(rows), fit_rows, replace=False)]
+    proj = fit_projection(fit_on, min(dims, len(fit_on) - 1, rows.shape[1]))
+    return l2_normalise(proj.apply(rows)), proj.variance_kept
+
+
+def _metrics(rows: np.ndarray, data: LabelledSet, groups: np.ndarray) -> dict[str, Any]:
+    if data.name == "colourway":
+        return {"recall@10": recall_at_k(rows, groups)}
+    return retrieval_metrics(rows, data.labels, data.query)
+
+
 def run(root: Path, cache: Path, configs: Sequence[str], only: str | None = None, limit: int = 0,
-        colourway_per_set: int = 50) -> dict[str, Any]:
+        colourway_per_set: int = 50, compact: Sequence[int] = (), fit_rows: Sequence[int] = (),
+        only_sets: Sequence[str] = ()) -> dict[str, Any]:
     """The whole table: {config: {model: {dataset: metrics}}}, plus references, targets and timings."""
     sets: dict[str, list[LabelledSet]] = {"pattern": [], "color": []}
     groups = np.zeros(0, np.int64)
     kinds: list[str] = []
     if only in (None, "pattern"):
-        sets["pattern"] = [load_set(root, n, limit) for n in PATTERN_SETS if (root / n / "labels.csv").is_file()]
-        cw, groups, kinds = colourway_set(root, per_set=colourway_per_set)
-        sets["pattern"].append(cw)
-    if only in (None, "color") and (root / COLOUR_SET / "labels.csv").is_file():
+        sets["pattern"] = [load_set(root, n, limit) for n in PATTERN_SETS
+                           if (root / n / "labels.csv").is_file() and (not only_sets or n in only_sets)]
+        if not only_sets or "colourway" in only_sets:
+            cw, groups, kinds = colourway_set(root, per_set=colourway_per_set)
+            sets["pattern"].append(cw)
+    if only in (None, "color") and (root / COLOUR_SET / "labels.csv").is_file() and (
+            not only_sets or COLOUR_SET in only_sets):
         sets["color"] = [load_set(root, COLOUR_SET, limit)]
     out: dict[str, Any] = {"protocol": "P@10 and mAP@10 by cosine, each image a query (near-duplicates not), "
                            "relevant = shares a label; colourway: recall@10 of the same source's images",
@@ -325,13 +351,23 @@ def run(root: Path, cache: Path, configs: Sequence[str], only: str | None = None
                 rows, secs = features(ex, data, cache)
                 if secs:
                     out["extract_seconds"][f"{config}/{model}/{data.name}"] = round(secs, 1)
-                res = retrieval_metrics(rows, data.labels, data.query)
+                res: dict[str, Any] = dict(retrieval_metrics(rows, data.labels, data.query))
                 if data.name == "colourway":
                     res = {"recall@10": recall_at_k(rows, groups), "sources": int(groups.max()) + 1,
                            "images": len(groups)}
                     kind_arr = np.array(kinds)
                     res["by_variant_top1_same_source"] = _top1_by_kind(rows, groups, kind_arr)
                 out["results"].setdefault(config, {}).setdefault(model, {})[data.name] = res
+                for dims in compact if config == "default" else ():
+                    for n in [0, *fit_rows]:
+                        if n >= len(rows):
+                            continue
+                        small, kept = compact_rows(rows, dims, n)
+                        name = f"{model}-compact-{dims}" + (f"-fit{n}" if n else "")
+                        entry = dict(_metrics(small, data, groups), variance_kept=round(kept, 4))
+                        score = "recall@10" if data.name == "colourway" else "p@10"
+                        entry["full_p10_delta"] = round(float(entry[score]) - float(res[score]), 4)
+                        out["results"].setdefault(config, {}).setdefault(name, {})[data.name] = entry
     return out
 
 
@@ -352,6 +388,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", choices=("pattern", "color"))
     parser.add_argument("--limit", type=int, default=0, help="images per dataset (0: all); for quick looks")
     parser.add_argument("--colourway-per-set", type=int, default=50, help="colourway sources per set")
+    parser.add_argument("--compact", default="256", help="comma list of projection dimensions to compare with "
+                        "the full default rows (fitted on each set itself); empty: none")
+    parser.add_argument("--sets", default="", help="comma list of datasets (and/or colourway) to run; "
+                        "default: all present")
+    parser.add_argument("--fit-rows", default="", help="comma list: also fit the projection on only this many "
+                        "random rows of each set (when to fit a young catalogue)")
     args = parser.parse_args(argv)
     configs = [c for c in args.configs.split(",") if c]
     unknown = [c for c in configs if c not in CONFIGS]
@@ -362,7 +404,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(2)
-    result = run(args.datasets, args.cache, configs, args.only, args.limit, args.colourway_per_set)
+    compact = [int(d) for d in args.compact.split(",") if d]
+    fit_rows = [int(n) for n in args.fit_rows.split(",") if n]
+    result = run(args.datasets, args.cache, configs, args.only, args.limit, args.colourway_per_set, compact,
+                 fit_rows, [n for n in args.sets.split(",") if n])
     print(json.dumps(result, indent=2))
     return 0
 

@@ -14,14 +14,12 @@ process on the same files. Prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import http.client
 import io
 import json
 import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -29,60 +27,10 @@ from typing import Any
 import numpy as np
 
 from swatch.config import Settings
+from swatch.testing.load import Client, pct, run_load
 from swatch.testing.probes import memory_mb, multipart
 from swatch.testing.server import start_server
 from swatch.testing.synthetic import RARE_SEASON, synthetic_catalogue
-
-
-def pct(values: list[float], q: float) -> float:
-    return round(float(np.percentile(values, q)), 3) if values else float("nan")
-
-
-class Client:
-    """One keep-alive HTTP connection."""
-
-    def __init__(self, port: int):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes, float]:
-        started = time.perf_counter()
-        self.conn.request(method, path, body=body, headers=headers or {})
-        resp = self.conn.getresponse()
-        data = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data, (time.perf_counter() - started) * 1e3
-
-
-def run_load(port: int, paths: list[str], clients: int) -> dict[str, Any]:
-    """Send `paths` from `clients` threads; p50/p99 of server-side and round-trip milliseconds."""
-    server: list[float] = []
-    trip: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    chunks = [paths[i::clients] for i in range(clients)]
-
-    def worker(chunk: list[str]) -> None:
-        client = Client(port)
-        for path in chunk:
-            status, headers, data, ms = client.request("GET", path)
-            with lock:
-                if status != 200:
-                    errors.append(f"{status} {data[:200]!r}")
-                    continue
-                server.append(float(headers["x-elapsed-ms"]))
-                trip.append(ms)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(c,)) for c in chunks]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
-    return {"clients": clients, "requests": len(server), "errors": len(errors), "first_error": errors[:1],
-            "server_p50_ms": pct(server, 50), "server_p99_ms": pct(server, 99),
-            "roundtrip_p50_ms": pct(trip, 50), "roundtrip_p99_ms": pct(trip, 99),
-            "throughput_rps": round(len(server) / wall, 1)}
 
 
 def replaced_approach(npy: Path, meta_json: Path, query_row: int, season: str | None, top_n: int) -> float:

@@ -14,6 +14,7 @@ MASK = "***"
 LOG_FORMATS = ("plain", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEVICES = ("auto", "cpu", "cuda")
+JOB_MODES = ("thread", "worker")  # jobs run in a thread of the web process, or queued for `swatch worker`
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 SECRET_KEY_RE = re.compile(r"token|secret|password|passwd|key", re.IGNORECASE)
 NON_NEGATIVE = ("torch_threads",)  # integer settings where 0 means "the default"; every other one is positive
@@ -60,6 +61,7 @@ class Settings:
     log_level: str = "INFO"
     job_heartbeat_s: int = 5  # a running job's owner records that it is alive this often
     job_stale_s: int = 60  # a queued or running job silent this long belongs to a dead process: failed at start
+    jobs: str = "thread"  # thread | worker: the web process runs jobs itself, or queues them for `swatch worker`
     extra: dict[str, str] = field(default_factory=dict)
 
     # -- derived locations (docs/architecture.md, "Where things live") --
@@ -105,7 +107,8 @@ class Settings:
         values.update(overrides)
         if "data_dir" in values:
             values["data_dir"] = Path(str(values["data_dir"])).expanduser().resolve()
-        for name, choices in (("log_level", LOG_LEVELS), ("log_format", LOG_FORMATS), ("device", DEVICES)):
+        for name, choices in (("log_level", LOG_LEVELS), ("log_format", LOG_FORMATS), ("device", DEVICES),
+                              ("jobs", JOB_MODES)):
             value = values.get(name)
             if isinstance(value, str) and value.strip().casefold() in {c.casefold() for c in choices}:
                 values[name] = next(c for c in choices if c.casefold() == value.strip().casefold())
@@ -126,7 +129,8 @@ class Settings:
                 continue
             if value < (0 if f.name in NON_NEGATIVE else 1):
                 out.append(_problem(f.name, f"must be {_integer(f.name)}", str(value)))
-        for name, choices in (("device", DEVICES), ("log_format", LOG_FORMATS), ("log_level", LOG_LEVELS)):
+        for name, choices in (("device", DEVICES), ("log_format", LOG_FORMATS), ("log_level", LOG_LEVELS),
+                              ("jobs", JOB_MODES)):
             if getattr(self, name) not in choices:
                 out.append(_problem(name, f"must be one of {', '.join(choices)}", str(getattr(self, name))))
         if 0 < self.max_top_n < self.default_top_n:

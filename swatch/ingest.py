@@ -17,8 +17,11 @@ from tqdm import tqdm
 
 from swatch.catalog.db import Catalog
 from swatch.catalog.images import ImageRow, NewImage
+from swatch.catalog.palettes import store_palettes
 from swatch.config import Settings
 from swatch.features.base import MODEL_NAMES, Extractor, get_extractor
+from swatch.features.color import DEFAULT_PALETTE_K, thumbnail_palette
+from swatch.features.compact import compact as compact_rows
 from swatch.features.store import FeatureStore, FeatureVersion
 from swatch.features.versions import BASE_MODELS, COMBINED, refresh_derived
 from swatch.fsutil import atomic_write, file_sha256
@@ -67,6 +70,7 @@ class _Decoded:
     image: Image.Image | None
     error: str | None
     thumbnail: str | None = None
+    palette: list[dict[str, Any]] | None = None
 
 
 def scan_folder(root: Path, skip: Iterable[Path] = ()) -> list[str]:
@@ -105,11 +109,21 @@ def _decode(work: _Work, settings: Settings, side: int) -> _Decoded:
         if file_sha256(work.path) != work.sha256:
             return _Decoded(work, None, "file changed since it was hashed; run the ingest again")
         thumb = write_thumbnail(img, work.sha256, settings.thumbnails_dir, settings.thumb_size)
-        return _Decoded(work, img, None, thumb)
+        return _Decoded(work, img, None, thumb, _thumbnail_palette(settings, thumb))
     except ImageError as exc:
         return _Decoded(work, None, str(exc))
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop an ingest
         return _Decoded(work, None, f"unexpected error: {type(exc).__name__}: {exc}")
+
+
+def _thumbnail_palette(settings: Settings, thumb: str) -> list[dict[str, Any]] | None:
+    """The page's palette of a thumbnail just written (what /api/images/<id>/palette serves); None when it
+    cannot be made (the endpoint then computes it on demand)."""
+    try:
+        data = (settings.thumbnails_dir / thumb).read_bytes()
+        return thumbnail_palette(data, DEFAULT_PALETTE_K, settings.max_image_pixels, settings.decode_slots)
+    except (OSError, ImageError):
+        return None
 
 
 def _batched_decode(
@@ -208,6 +222,8 @@ class _Run:
                         self.say(f"failed: {d.work.rel}: {d.error}")
                 if good:
                     self._insert_rows(good)
+                    store_palettes(self.catalog, [(d.work.sha256, DEFAULT_PALETTE_K, d.palette)
+                                                  for d in good if d.palette is not None])
                     self._extract_batch(good, exs, side_pool)
                     self.summary.extracted += len(good)
                 bar.update(len(batch))
@@ -327,6 +343,7 @@ def ingest(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     extractors: dict[str, Extractor] | None = None,
+    compact: int | None = None,
 ) -> IngestSummary:
     """Bring the catalogue and the v1 feature versions up to date with `images_dir`.
 
@@ -335,7 +352,9 @@ def ingest(
     (parameters, weights, dimension) is rebuilt. Rows reach the catalogue batch by batch, and feature versions
     are published at the end (atomically), so a crash at any point leaves a consistent store: the next run
     extracts whatever live image a version still lacks. Raises ValueError, FileNotFoundError or MetadataError
-    on bad arguments before anything is written.
+    on bad arguments before anything is written. `compact` (dimensions) fits a compact pattern projection
+    (features/compact.py; ProjectionError, after the ingest is saved, when the catalogue is too small); without
+    it an existing projection is refit once the catalogue has grown enough.
     """
     say = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
     root_path = Path(images_dir).expanduser().resolve()
@@ -372,5 +391,9 @@ def ingest(
         COMBINED in wanted and not run.store.exists(COMBINED, "v1")
     ):
         summary.versions += refresh_derived(run.store, run.catalog)
-    run.catalog.close()
+    try:
+        if "pattern" in base_models:  # a compact projection when asked for, or a refit once the catalogue grew
+            summary.versions += compact_rows(settings, run.catalog, run.store, compact)
+    finally:
+        run.catalog.close()
     return summary

@@ -44,6 +44,7 @@ THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "flask": ("web",),
     "werkzeug": ("web",),
     "waitress": ("cli", "serve"),
+    "gunicorn": ("cli",),
     "faiss": ("search.faiss_*", "clustering"),
     "torch": ("features", "training"),
     "timm": ("features",),

@@ -58,6 +58,7 @@ COMMANDS: dict[str, Command] = {
         "serve the app with waitress", settings_first=False
     ),  # reports flags and settings together
     "demo": Command("draw the procedural demo catalogue into a folder", settings_first=False),
+    "worker": Command("run the clustering and training jobs a web process queued (SWATCH_JOBS=worker)"),
 }
 
 

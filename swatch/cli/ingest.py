@@ -23,6 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", help="where catalog.db, image_features/ ... live (default: SWATCH_DATA_DIR)"
     )
+    parser.add_argument(
+        "--compact", type=int, metavar="DIMS",
+        help="also fit a compact pattern version of DIMS (1-256) principal directions (docs/models.md); refits "
+        "follow on later ingests as the catalogue grows",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -42,6 +47,7 @@ def _models(text: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Check the flags (exit 2 with one line), ingest, print the summary line (or JSON)."""
     from swatch.catalog.db import CatalogError
+    from swatch.features.projection import ProjectionError
     from swatch.features.store import FeatureStoreError
     from swatch.images import ImageError
     from swatch.ingest import ingest
@@ -54,12 +60,17 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"image folder not found: {images}")
     if args.metadata and not Path(args.metadata).is_file():
         raise CliError(f"metadata file not found: {args.metadata}")
+    if args.compact is not None and not (1 <= args.compact <= 256 and "pattern" in models):
+        raise CliError(f"--compact needs 1 to 256 dimensions and the pattern model, not {args.compact}")
     settings = Settings.from_env(**({"data_dir": Path(args.data_dir)} if args.data_dir else {}))
     started = time.perf_counter()
     try:
         summary = ingest(
-            images, settings, Path(args.metadata) if args.metadata else None, models, progress=not args.quiet
+            images, settings, Path(args.metadata) if args.metadata else None, models, progress=not args.quiet,
+            compact=args.compact,
         )
+    except ProjectionError as exc:
+        raise CliError(f"{exc} (the ingest itself was saved)") from exc
     except (MetadataError, ImageError, ValueError, FileNotFoundError, CatalogError, FeatureStoreError) as exc:
         raise CliError(str(exc).splitlines()[0]) from exc
     except RuntimeError as exc:

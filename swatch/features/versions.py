@@ -9,6 +9,8 @@ import numpy as np
 
 from swatch.catalog.db import Catalog
 from swatch.features.base import COMBINED, combine_color_pattern, l2_normalise
+from swatch.features.projection import KIND as PROJECTION_KIND
+from swatch.features.projection import projection_transform
 from swatch.features.store import FeatureStore, FeatureStoreError, FeatureVersion
 
 #: models whose v1 is extracted straight from images
@@ -24,6 +26,9 @@ _TRANSFORMS: dict[str, Transform] = {}
 def register_transform(kind: str, transform: Transform) -> None:
     """Make versions of `kind` derivable: `transform(info, base_rows)` maps base rows into the version's space."""
     _TRANSFORMS[kind] = transform
+
+
+register_transform(PROJECTION_KIND, projection_transform)  # compact rows (features/compact.py)
 
 
 def known_transforms() -> dict[str, Transform]:

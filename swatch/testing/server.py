@@ -104,12 +104,13 @@ def wait_ready(server: Server, timeout: float = 120.0) -> None:
 
 def start_server(
     data_dir: Path, admin_token: str = "", threads: int = 8, log: Path | None = None, root: Path = ROOT,
-    env: dict[str, str] | None = None, ready_timeout: float = 120.0,
+    env: dict[str, str] | None = None, ready_timeout: float = 120.0, workers: int = 1,
 ) -> Server:
     """`python -m swatch.serve` over `data_dir` on a free port, returned once /readyz says ready.
 
     `root` is the code tree to run (another checkout measures before and after a change); `log` keeps the
-    output in that file (default: a temporary file, removed on stop); `env` adds or overrides variables."""
+    output in that file (default: a temporary file, removed on stop); `env` adds or overrides variables;
+    `workers` above 1 serves with that many processes (`--workers`)."""
     port = free_port()
     python_path = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)
     full_env = {**os.environ, "SWATCH_DATA_DIR": str(data_dir), "SWATCH_ADMIN_TOKEN": admin_token,
@@ -123,7 +124,7 @@ def start_server(
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "swatch.serve", "--host", HOST, "--port", str(port),
-             "--threads", str(threads)],
+             "--threads", str(threads), *(["--workers", str(workers)] if workers > 1 else [])],
             cwd=root, env=full_env, stdout=handle, stderr=subprocess.STDOUT,
         )
     except BaseException:

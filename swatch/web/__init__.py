@@ -54,8 +54,9 @@ def _open_catalogue(app: Flask, settings: Settings) -> Catalog:
 
 
 def _start_jobs(app: Flask, settings: Settings, catalog: Catalog) -> None:
-    """The job runner: its heartbeat, and the silence after which a job belongs to a dead process."""
-    app.extensions["swatch.jobs"] = JobRunner(catalog, settings.job_heartbeat_s, settings.job_stale_s)
+    """The job runner: its heartbeat, the silence after which a job belongs to a dead process, and whether jobs
+    run here or are queued for `swatch worker` (SWATCH_JOBS)."""
+    app.extensions["swatch.jobs"] = JobRunner(catalog, settings.job_heartbeat_s, settings.job_stale_s, settings.jobs)
 
 
 def _heal(settings: Settings, catalog: Catalog) -> None:
