@@ -149,3 +149,14 @@ def tree_digest(folder: Path) -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def cluster_fingerprint(settings: Settings, version: str) -> dict[str, object]:
+    """Everything that must never change once a cluster version exists: its rows and its sidecar bytes."""
+    conn = Catalog(settings.db_path).connect()
+    rows = conn.execute("SELECT image_id, cluster, distance FROM cluster_assignments WHERE version = ?"
+                        " ORDER BY image_id", (version,)).fetchall()
+    head = conn.execute("SELECT * FROM cluster_versions WHERE version = ?", (version,)).fetchone()
+    folder = settings.clusters_dir / version
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    return {"rows": rows, "head": head, "files": files}

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 
 import numpy as np
 import pytest
+from helpers import cluster_fingerprint
 
 from swatch.catalog.clusters import effective_clusters, members
 from swatch.catalog.db import Catalog
@@ -26,17 +26,6 @@ from swatch.clustering.versions import (
 )
 from swatch.features.base import l2_normalise
 from swatch.testing.synthetic import add_synthetic_version, blobs
-
-
-def _fingerprint(settings, version: str) -> dict[str, object]:
-    """Everything that must never change once a version exists: its rows and its sidecar bytes."""
-    conn = Catalog(settings.db_path).connect()
-    rows = conn.execute("SELECT image_id, cluster, distance FROM cluster_assignments WHERE version = ?"
-                        " ORDER BY image_id", (version,)).fetchall()
-    head = conn.execute("SELECT * FROM cluster_versions WHERE version = ?", (version,)).fetchone()
-    folder = settings.clusters_dir / version
-    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-    return {"rows": rows, "head": head, "files": files}
 
 
 def test_a_run_saves_a_complete_version(settings):
@@ -78,7 +67,7 @@ def test_representatives_are_nearest_first_one_per_design():
 
 def test_older_versions_stay_byte_identical_after_new_runs_and_moves(settings):
     first = run_clustering(settings, ClusterRequest("pattern", k=6, seed=3))["version"]
-    before = _fingerprint(settings, first)
+    before = cluster_fingerprint(settings, first)
     second = run_clustering(settings, ClusterRequest("color", k=4))["version"]
     third = run_clustering(settings, ClusterRequest("pattern", k=6, seed=3))["version"]
     assert (first, second, third) == ("v1", "v2", "v3")
@@ -93,7 +82,7 @@ def test_older_versions_stay_byte_identical_after_new_runs_and_moves(settings):
     assert all(effective_clusters(catalog, first)[i] == target for i in some)
     assert set(some) <= members(catalog, first, [target])
     # ... while the k-means result of every older version is untouched, row for row and byte for byte
-    assert _fingerprint(settings, first) == before
+    assert cluster_fingerprint(settings, first) == before
     moved = catalog.connect().execute(
         "SELECT image_id, from_cluster, to_cluster, moved_by, moved_at FROM cluster_moves WHERE version = ?"
         " ORDER BY id", (first,)).fetchall()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import signal
@@ -17,7 +16,7 @@ from typing import IO
 
 import numpy as np
 import pytest
-from helpers import rate_like_a_designer
+from helpers import cluster_fingerprint, rate_like_a_designer
 
 from swatch.catalog import jobs as jobdb
 from swatch.catalog.db import Catalog
@@ -75,15 +74,6 @@ def wait_job(catalog: Catalog, job_id: str, until, timeout: float = 120.0, what:
     pytest.fail(f"job {job_id} not {what} after {timeout} s: {jobdb.get_job(catalog, job_id)}")
 
 
-def fingerprint(settings: Settings, version: str) -> dict[str, object]:
-    conn = Catalog(settings.db_path).connect()
-    rows = conn.execute("SELECT image_id, cluster, distance FROM cluster_assignments WHERE version = ?"
-                        " ORDER BY image_id", (version,)).fetchall()
-    head = conn.execute("SELECT * FROM cluster_versions WHERE version = ?", (version,)).fetchone()
-    folder = settings.clusters_dir / version
-    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-    return {"rows": rows, "head": head, "files": files}
-
 
 def cluster_versions(settings: Settings) -> list[str]:
     return [r[0] for r in Catalog(settings.db_path).connect().execute(
@@ -101,7 +91,7 @@ QUICK_CLUSTER = {"model": "pattern", "feature_version": "v1", "k": 4, "seed": 3,
 
 def test_a_killed_workers_job_fails_with_a_reason_and_the_next_job_runs(settings, tmp_path):
     run_clustering(settings, ClusterRequest("pattern", k=3, seed=1))
-    before = fingerprint(settings, "v1")
+    before = cluster_fingerprint(settings, "v1")
     rows = np.random.default_rng(0).standard_normal((20_000, 128)).astype(np.float32)
     add_synthetic_version(settings, rows, model="pattern", version="v2")
     app = create_app({"TESTING": True, "SETTINGS": dataclasses.replace(settings, jobs="worker")})  # only queues
@@ -134,7 +124,7 @@ def test_a_killed_workers_job_fails_with_a_reason_and_the_next_job_runs(settings
         assert f":{second.proc.pid}:" in (done.owner or "")
         assert client.get(f"/api/jobs/{done.id}").get_json()["progress"] == 1.0
         assert cluster_versions(settings) == ["v1", done.result["version"]]  # nothing from the killed job
-        assert fingerprint(settings, "v1") == before
+        assert cluster_fingerprint(settings, "v1") == before
 
         # cancel from the API: a queued job at once, a running one at the worker's next beat
         again = client.post("/api/clusters", json={"model": "pattern", "version": "v2", "k": "auto", "seed": 1,
@@ -145,7 +135,7 @@ def test_a_killed_workers_job_fails_with_a_reason_and_the_next_job_runs(settings
         assert cancelled.state == "cancelled"
         assert client.post(f"/api/jobs/{again}/cancel", headers=headers).status_code == 409
         assert cluster_versions(settings) == ["v1", done.result["version"]]
-        assert fingerprint(settings, "v1") == before
+        assert cluster_fingerprint(settings, "v1") == before
     finally:
         first.kill()
         if second is not None:
