@@ -2,6 +2,8 @@
 PY ?= .venv/bin/python
 PORT ?= 8000
 DEMO_DIR ?= demo_catalogue
+# the demo's own data folder (SWATCH_DATA_DIR for demo and run): the demo never mixes into a house's catalogue
+DEMO_DATA ?= demo_data
 
 .PHONY: setup demo run dev test lint bench clean-data
 
@@ -17,10 +19,10 @@ setup: .venv/.installed
 
 demo: setup
 	$(PY) -m swatch.demo --out $(DEMO_DIR)
-	$(PY) extract_features.py --images $(DEMO_DIR)
+	SWATCH_DATA_DIR=$(DEMO_DATA) $(PY) extract_features.py --images $(DEMO_DIR)
 
 run: demo
-	$(PY) -m swatch.serve --port $(PORT)
+	SWATCH_DATA_DIR=$(DEMO_DATA) $(PY) -m swatch.serve --port $(PORT)
 
 dev: setup
 	.venv/bin/flask --app app run --port $(PORT) --debug

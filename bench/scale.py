@@ -1,16 +1,17 @@
 """Swatch at scale: a synthetic catalogue of N designs with compact rows, served by the real server.
 
 Writes N catalogue images with real metadata columns (season, quality, design, composition) and a `pattern`
-feature version of `--dim` dimensions (seeded textile-like rows) into a temporary data dir, starts the real
-server (`python -m swatch.serve`, waitress, one process) on 127.0.0.1 and measures: start-to-ready (the
-active version indexed at warm-up), publish-to-searchable (a second version published while it runs, until
-the first search on it answers), the server's RSS, `/find-similar` p50/p99 (server-side X-Elapsed-Ms and
-round trip) unfiltered and with filters keeping about 10 % and 0.1 % of the rows, recall@100 of the
-unfiltered answers against exact brute force (numpy), for each number of concurrent clients, and requests/s.
-Prints one JSON object.
+feature version of `--dim` dimensions (seeded textile-like rows) into a temporary data dir, builds its index
+the way `swatch ingest` does at publish (the backend's `prepare`: the HNSW graph saved beside the snapshot),
+then for each `--workers` count starts the real server (`swatch serve`, one waitress process or N gunicorn
+processes) on 127.0.0.1 and measures: start-to-ready (the saved index loaded at warm-up), publish-to-searchable
+(a new version published and indexed while it runs, until the first search on it answers), RSS and PSS per
+process and in total, `/find-similar` p50/p99 (server-side X-Elapsed-Ms and round trip) unfiltered and with
+filters keeping about 10 % and 0.1 % of the rows, recall@100 of the unfiltered answers against exact brute force
+(numpy), for each number of concurrent clients, and requests/s. Prints one JSON object (`--out`: also a file).
 
-    .venv/bin/python bench/scale.py --rows 200000            # about 5 minutes on 2 cores
-    .venv/bin/python bench/scale.py --rows 1000000 --dim 256 --clients 1,16
+    .venv/bin/python bench/scale.py --rows 200000 --workers 1,4      # about 10 minutes on 2 cores
+    .venv/bin/python bench/scale.py --rows 1000000 --dim 256 --clients 1,16 --workers 1,4
     .venv/bin/python bench/scale.py --rows 20000 --quick     # fewer requests
 """
 
@@ -53,8 +54,34 @@ def tree_rss_mb(pid: int) -> dict[str, Any]:
         for task in Path(f"/proc/{p}/task").glob("*/children"):
             todo += [int(c) for c in task.read_text().split()]
     per = [memory_mb(p, ("VmRSS", "RssAnon", "RssFile", "VmHWM")) for p in pids]
+    for p, m in zip(pids, per, strict=True):
+        m["Pss"] = _pss_mb(p)
     return {"processes": len(pids), "per_process_mb": per,
-            "total_rss_mb": round(sum(m.get("VmRSS", 0.0) for m in per), 1)}
+            "total_rss_mb": round(sum(m.get("VmRSS", 0.0) for m in per), 1),
+            "total_pss_mb": round(sum(m.get("Pss", 0.0) for m in per), 1)}
+
+
+def _pss_mb(pid: int) -> float:
+    """Proportional set size (a page shared by k processes counts 1/k in each), MiB; 0 when unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return 0.0
+
+
+def prepare_faiss(settings: Settings, model: str, version: str) -> dict[str, Any] | None:
+    """The Faiss backend's publish step, as `swatch ingest` runs it: build and save the version's index."""
+    from swatch.search.cache import IndexCache
+
+    cache = IndexCache(settings.features_dir, settings.data_dir / "indexes", settings.exact_index_max_rows)
+    return cache.prepare(model, version)
+
+
+#: backend name -> its publish step (what runs after a version is published, before servers search it)
+BACKENDS = {"faiss": prepare_faiss}
 
 
 def recall_at_k(rows: np.ndarray, answers: dict[int, list[int]], k: int) -> dict[str, Any]:
@@ -97,20 +124,50 @@ def workers_flag() -> bool:
 
 
 def bench(n: int, dim: int, clients: list[int], requests: int, recall_queries: int, work: Path,
-          workers: int = 1) -> dict[str, Any]:
+          workers: list[int], backend: str = "faiss") -> dict[str, Any]:
+    """One synthetic catalogue, indexed once at publish, then served with each count of processes in turn."""
     data = work / f"data-{n}"
     settings = Settings.from_env(data_dir=data)
-    result: dict[str, Any] = {"rows": n, "dim": dim, "top_n": TOP_N}
+    result: dict[str, Any] = {"rows": n, "dim": dim, "top_n": TOP_N, "backend": backend}
     t = time.perf_counter()
     made = synthetic_catalogue(settings, n, {"pattern": dim}, seed=n, rare_fraction=0.1)
     ids, rows, designs = made["ids"], made["rows"]["pattern"], made["meta"]["designs"]
     del made
     result["catalogue_build_s"] = round(time.perf_counter() - t, 1)
+    prepare = BACKENDS[backend]
+    t = time.perf_counter()
+    made_index = prepare(settings, "pattern", "v1")
+    result["publish_index"] = {"seconds": round(time.perf_counter() - t, 1), **_index_summary(made_index)}
+    try:
+        result["runs"] = {}
+        for k, count in enumerate(workers):
+            result["runs"][f"{count}_processes"] = serve_and_measure(
+                settings, ids, rows, designs, clients, requests, recall_queries, work, count,
+                version=f"v{k + 2}", prepare=prepare, publish=k == len(workers) - 1)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    return result
+
+
+def _index_summary(info: dict[str, Any] | None) -> dict[str, Any]:
+    keep = ("kind", "int8_max_residual", "recall_at_k", "build_seconds", "graph_seconds", "device", "hnsw",
+            "params", "mapped", "reused", "saved")
+    return {k: v for k, v in (info or {}).items() if k in keep}
+
+
+def serve_and_measure(settings: Settings, ids: np.ndarray, rows: np.ndarray, designs: np.ndarray,
+                      clients: list[int], requests: int, recall_queries: int, work: Path, workers: int,
+                      version: str, prepare: Any, publish: bool = True) -> dict[str, Any]:
+    """Start the server with `workers` processes over the data dir and measure it (see the module docstring);
+    `publish`: also publish-to-searchable (an index build: the last run only, it costs what the first did)."""
+    n, dim = rows.shape
+    data = settings.data_dir
+    result: dict[str, Any] = {"server_processes": workers}
     position = {int(i): k for k, i in enumerate(ids.tolist())}
 
     t = time.perf_counter()
     more: dict[str, Any] = {"workers": workers} if workers > 1 else {}  # swatch serve --workers N
-    live = start_server(data, threads=8, log=work / f"server-{n}.log", ready_timeout=3600, **more)
+    live = start_server(data, threads=8, log=work / f"server-{n}-{workers}.log", ready_timeout=3600, **more)
     try:
         port, pid = live.port, live.pid
         result["start_to_ready_s"] = round(time.perf_counter() - t, 1)
@@ -119,8 +176,7 @@ def bench(n: int, dim: int, clients: list[int], requests: int, recall_queries: i
         models = json.loads(client.request("GET", "/api/models")[2])["models"]
         client.close()
         pattern = next(m for m in models if m["model"] == "pattern")
-        result["index"] = {k: v for k, v in (pattern["versions"][0].get("index") or {}).items()
-                           if k in ("kind", "int8_max_residual", "recall_at_k", "build_seconds", "device", "hnsw")}
+        result["index"] = _index_summary(pattern["versions"][0].get("index"))
 
         rng = np.random.default_rng(n + 1)
         picks = rng.choice(n, size=requests, replace=False)
@@ -130,38 +186,53 @@ def bench(n: int, dim: int, clients: list[int], requests: int, recall_queries: i
         answers: dict[int, list[int]] = {}
         for name, extra in FILTERS.items():
             for c in clients:
-                seen: dict[str, Any] = {"exact": 0, "total": []}
+                seen: dict[str, Any] = {"exact": 0, "total": [], "pids": set(), "phases": {}}
 
                 def keep(path: str, headers: dict[str, str], body: bytes, name: str = name, c: int = c,
                          seen: dict[str, Any] = seen) -> None:
                     seen["exact"] += headers.get("x-exact", "").lower() == "true"
                     seen["total"].append(int(headers.get("x-total-count", "-1")))
+                    seen["pids"].add(headers.get("x-worker-pid", ""))
+                    for part in headers.get("server-timing", "").split(","):  # name;dur=ms, ...
+                        name_, _, dur = part.strip().partition(";dur=")
+                        if dur:
+                            seen["phases"].setdefault(name_, []).append(float(dur))
                     if name == "no_filter" and c == clients[0] and len(answers) < recall_queries:
                         q = position[int(path.split("id=")[1].split("&")[0])]
                         answers[q] = [position[int(hit["id"])] for hit in json.loads(body)]
 
                 run = run_load(port, [p + extra for p in base], c, keep)
                 run["exact_answers"] = seen["exact"]
+                run["answered_by_processes"] = len(seen["pids"] - {""})
+                run["server_timing_p50_ms"] = {k: round(float(np.median(v)), 3) for k, v in seen["phases"].items()}
                 run["kept_fraction"] = round(float(np.median(seen["total"])) / n, 5) if seen["total"] else None
                 runs[f"{name}_{c}_clients"] = run
         result["find_similar"] = runs
         result["recall_at_100_no_filter"] = recall_at_k(rows, answers, TOP_N)
         result["rss_after_load"] = tree_rss_mb(pid)
+        if not publish:
+            return result
 
-        # publish-to-searchable: a new version (another projection's rows) published while the server runs
+        # publish-to-searchable: a new version (another projection's rows) published and indexed while the
+        # server runs, as `swatch ingest` does it, until the first search on it answers
+        fresh = textile_rows(n, dim, designs, seed=n + 7)
         t = time.perf_counter()
-        publish_rows(settings, "pattern", "v2", textile_rows(n, dim, designs, seed=n + 7), ids)
+        publish_rows(settings, "pattern", version, fresh, ids)
         published_s = time.perf_counter() - t
-        searchable_s, tries = wait_searchable(port, base[0] + "&version=v2", timeout=3600)
+        del fresh
+        made = prepare(settings, "pattern", version)
+        indexed_s = time.perf_counter() - t - published_s
+        searchable_s, tries = wait_searchable(port, base[0] + f"&version={version}", timeout=3600)
         result["publish_to_searchable"] = {
-            "publish_s": round(published_s, 2), "first_search_answered_s": round(searchable_s, 2),
-            "total_s": round(published_s + searchable_s, 2), "requests_until_200": tries}
-        after = run_load(port, [p + "&version=v2" for p in base[:max(20, requests // 5)]], 1)
-        result["v2_no_filter_1_client"] = after
+            "publish_s": round(published_s, 2), "index_s": round(indexed_s, 2),
+            "first_search_answered_s": round(searchable_s, 2),
+            "total_s": round(published_s + indexed_s + searchable_s, 2), "requests_until_200": tries,
+            "index": _index_summary(made)}
+        after = run_load(port, [p + f"&version={version}" for p in base[:max(20, requests // 5)]], 1)
+        result[f"{version}_no_filter_1_client"] = after
         result["rss_after_second_version"] = tree_rss_mb(pid)
     finally:
         live.stop(timeout=60)
-        shutil.rmtree(data, ignore_errors=True)
     return result
 
 
@@ -172,15 +243,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="1,16", help="comma-separated concurrent clients (1,16)")
     parser.add_argument("--requests", type=int, help="requests per configuration (200; --quick 50)")
     parser.add_argument("--quick", action="store_true", help="fewer requests")
-    parser.add_argument("--workers", type=int, default=1, help="server processes (swatch serve --workers; 1)")
+    parser.add_argument("--workers", default="1",
+                        help="comma-separated counts of server processes, each measured (swatch serve --workers; 1)")
+    parser.add_argument("--backend", default="faiss", choices=sorted([*BACKENDS, "milvus"]),
+                        help="vector backend (faiss; milvus: Faiss and Milvus side by side, bench/scale_milvus.py)")
+    parser.add_argument("--out", type=Path, help="also write the JSON to this file")
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     args = parser.parse_args(argv)
+    if args.backend == "milvus":  # one process, both back ends on one catalogue: bench/scale_milvus.py
+        import scale_milvus
+
+        return int(scale_milvus.main(sys.argv[1:] if argv is None else argv))
     try:
         clients = [int(c) for c in args.clients.split(",")]
     except ValueError:
         parser.error("--clients must be comma-separated integers")
+    try:
+        workers = [int(c) for c in args.workers.split(",")]
+    except ValueError:
+        parser.error("--workers must be comma-separated integers")
     if args.rows < 1000 or not 1 <= args.dim <= 4096 or not all(1 <= c <= 256 for c in clients) \
-            or not 1 <= args.workers <= 64:
+            or not all(1 <= w <= 64 for w in workers):
         parser.error("--rows must be at least 1000, --dim 1..4096, each of --clients 1..256, --workers 1..64")
     requests = args.requests or (50 if args.quick else 200)
     if not 1 <= requests <= min(args.rows, 100_000):
@@ -190,17 +273,21 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     out: dict[str, Any] = {"benchmark": "scale", "cpus": os.cpu_count(), "load_avg_before": os.getloadavg(),
-                           "server_processes": args.workers, "workers_flag_available": workers_flag()}
-    if args.workers > 1 and not out["workers_flag_available"]:
+                           "server_processes": workers, "workers_flag_available": workers_flag()}
+    if max(workers) > 1 and not out["workers_flag_available"]:
         parser.error("--workers: this code tree's `swatch serve` has no --workers flag")
     try:
-        out["result"] = bench(args.rows, args.dim, clients, requests, min(requests, 100), work, args.workers)
+        out["result"] = bench(args.rows, args.dim, clients, requests, min(requests, 100), work, workers,
+                              args.backend)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     out["load_avg_after"] = os.getloadavg()
     out["total_s"] = round(time.perf_counter() - started, 1)
-    print(json.dumps(out, indent=1))
+    text = json.dumps(out, indent=1)
+    print(text)
+    if args.out is not None:
+        args.out.write_text(text + "\n", encoding="utf-8")
     return 0
 
 

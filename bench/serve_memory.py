@@ -3,7 +3,8 @@
 Starts the real server, waits for /readyz, runs searches on every model until each process has answered one
 (so each has loaded its indexes), then reads RSS and PSS (proportional set size: a shared page counted once
 over the processes that map it) of the master and its workers from /proc. RSS counts the shared pages (the
-memory-mapped feature rows, the libraries) in every process; PSS adds up to what the machine really holds.
+memory-mapped feature rows, the libraries, the HNSW graph saved at publish) in every process; PSS adds up to
+what the machine really holds.
 
     .venv/bin/python bench/serve_memory.py --data-dir DIR             # an ingested data dir (make run's)
     .venv/bin/python bench/serve_memory.py --rows 100000 --dim 256    # a synthetic catalogue of that size
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from swatch.config import Settings
+from swatch.search.cache import IndexCache
 from swatch.testing.server import start_server
 from swatch.testing.synthetic import synthetic_catalogue
 
@@ -95,7 +97,10 @@ def main() -> None:
         data = args.data_dir
         if data is None:
             data = Path(work) / "data"
-            synthetic_catalogue(Settings.from_env(data_dir=data), args.rows, {"pattern": args.dim})
+            settings = Settings.from_env(data_dir=data)
+            synthetic_catalogue(settings, args.rows, {"pattern": args.dim})
+            # the publish step of `swatch ingest`: a large version's HNSW graph saved, for the servers to map
+            IndexCache(settings.features_dir, data / "indexes", settings.exact_index_max_rows).prepare("pattern", "v1")
         runs = [measure(data, 1, args.threads), measure(data, args.workers, args.threads)]
     print(json.dumps({"data_dir": str(args.data_dir or f"synthetic {args.rows} x {args.dim}"), "runs": runs},
                      indent=2))

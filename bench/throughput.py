@@ -3,8 +3,9 @@
 The replaced pipeline decoded every image at full size and ran a torchvision ResNet-50 (random weights: the
 arithmetic is the same as the trained net's) with global average pooling on RGB. Swatch decodes once (JPEG draft
 mode), feeds that picture to both extractors, and derives color+pattern rows from the two. Both run in the same
-process on the same images with the same torch threads, in alternating rounds so that load from other processes
-hits both alike; models are loaded and warmed up before timing. Prints one JSON document.
+process on the same images with the same threads (torch's for ResNet-50, ONNX Runtime's for Swatch's pattern
+network, as ingest runs it), in alternating rounds so that load from other processes hits both alike; models are
+loaded and warmed up before timing. Prints one JSON document.
 
     python bench/throughput.py [--images 200] [--rounds 2] [--batch 32] [--threads 2]
 """
@@ -53,13 +54,13 @@ def replaced_pipeline(batch: int, chunk: int) -> Callable[[list[Path]], np.ndarr
     import torchvision
 
     model = torchvision.models.resnet50(weights=None)
-    model.fc = torch.nn.Identity()  # type: ignore[assignment]
+    model.fc = torch.nn.Identity()
     model.eval()
     mean = torch.tensor([0.485, 0.456, 0.406]).reshape(1, 3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).reshape(1, 3, 1, 1)
 
     def run(files: list[Path]) -> np.ndarray:
-        rows = []
+        rows: list[np.ndarray] = []
         for i in range(0, len(files), batch):
             pics = [Image.open(f).convert("RGB").resize((224, 224), Image.Resampling.BILINEAR)
                     for f in files[i:i + batch]]
@@ -72,9 +73,11 @@ def replaced_pipeline(batch: int, chunk: int) -> Callable[[list[Path]], np.ndarr
     return run
 
 
-def swatch_pipeline(batch: int) -> tuple[Callable[[list[Path]], dict[str, np.ndarray]], dict[str, Any]]:
-    """One decode per image (draft mode at the extractors' side), colour + pattern rows, color+pattern derived."""
-    color, pattern = get_extractor("color"), get_extractor("pattern")
+def swatch_pipeline(batch: int, threads: int, runtime: str = "onnxruntime"
+                    ) -> tuple[Callable[[list[Path]], dict[str, np.ndarray]], dict[str, Any]]:
+    """One decode per image (draft mode at the extractors' side), colour + pattern rows, color+pattern derived;
+    the pattern network on `threads` threads of `runtime` (ONNX Runtime, what ingest uses, or PyTorch)."""
+    color, pattern = get_extractor("color"), get_extractor("pattern", threads=threads, runtime=runtime)
     side = max(color.decode_side, pattern.decode_side)
 
     def run(files: list[Path]) -> dict[str, np.ndarray]:
@@ -87,7 +90,8 @@ def swatch_pipeline(batch: int) -> tuple[Callable[[list[Path]], dict[str, np.nda
             out["color+pattern"].append(combine_color_pattern(c, p))
         return {k: np.concatenate(v) for k, v in out.items()}
 
-    info = {"color": {"dim": color.dim, **color.params()}, "pattern": {"dim": pattern.dim, **pattern.params()}}
+    info = {"color": {"dim": color.dim, **color.params()},
+            "pattern": {"dim": pattern.dim, "runtime": runtime, **pattern.params()}}
     return run, info
 
 
@@ -125,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     old = replaced_pipeline(args.batch, best_chunk)
     old_load = time.perf_counter() - load
     load = time.perf_counter()
-    new, info = swatch_pipeline(args.batch)
+    new, info = swatch_pipeline(args.batch, args.threads)
     new_load = time.perf_counter() - load
     old(warm)
     new(warm)

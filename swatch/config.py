@@ -16,8 +16,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEVICES = ("auto", "cpu", "cuda")
 JOB_MODES = ("thread", "worker")  # jobs run in a thread of the web process, or queued for `swatch worker`
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+MILVUS_URI_RE = re.compile(r"^(https?|tcp|grpc)://[^/\s]+/?$|^unix:/\S+$|^[^:\s][^\s]*\.db$")
 SECRET_KEY_RE = re.compile(r"token|secret|password|passwd|key", re.IGNORECASE)
-NON_NEGATIVE = ("torch_threads",)  # integer settings where 0 means "the default"; every other one is positive
+#: integer settings where 0 means "the default" (or "off"); every other one is positive
+NON_NEGATIVE = ("torch_threads", "watch_interval_s")
 
 
 def default_data_dir() -> Path:
@@ -62,12 +64,28 @@ class Settings:
     job_heartbeat_s: int = 5  # a running job's owner records that it is alive this often
     job_stale_s: int = 60  # a queued or running job silent this long belongs to a dead process: failed at start
     jobs: str = "thread"  # thread | worker: the web process runs jobs itself, or queues them for `swatch worker`
+    watch_interval_s: int = 300  # the server checks the catalogue's folders for changes this often; 0: never
+    model_cache_dir: str = ""  # exported networks (ONNX); empty: models/onnx/ of the data directory
+    milvus_uri: str = ""  # a Milvus address (http://host:19530) or a milvus-lite .db file: the vector back end
+    milvus_timeout_s: int = 5  # one Milvus call gives up after this long (then searches answer 503)
+    database_url: str = ""  # postgresql://user:password@host:port/db: the catalogue on PostgreSQL (else SQLite)
     extra: dict[str, str] = field(default_factory=dict)
 
     # -- derived locations (docs/architecture.md, "Where things live") --
     @property
     def db_path(self) -> Path:
         return self.data_dir / "catalog.db"
+
+    @property
+    def database(self) -> Path | str:
+        """Where the catalogue lives: SWATCH_DATABASE_URL (PostgreSQL) when set, else catalog.db (SQLite)."""
+        return self.database_url or self.db_path
+
+    @property
+    def has_catalog(self) -> bool:
+        """Whether there may be a catalogue to read: with a database URL always (connecting tells), else when
+        catalog.db is a file."""
+        return bool(self.database_url) or self.db_path.is_file()
 
     @property
     def features_dir(self) -> Path:
@@ -136,6 +154,12 @@ class Settings:
         if 0 < self.max_top_n < self.default_top_n:
             out.append(_problem("default_top_n", f"must be at most SWATCH_MAX_TOP_N ({self.max_top_n})",
                                 str(self.default_top_n)))
+        if self.milvus_uri and not MILVUS_URI_RE.match(self.milvus_uri):
+            out.append(_problem("milvus_uri", "must be a Milvus address (http://host:19530) or a path to a "
+                                "milvus-lite file ending in .db", _mask_url(self.milvus_uri)))
+        if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
+            out.append(_problem("database_url", "must be a postgresql://user:password@host:port/database URL",
+                                _mask_url(self.database_url)))
         if self.data_dir.exists() and not self.data_dir.is_dir():
             out.append(f"{env_name('data_dir')}: must be a directory, got a file")
         return out

@@ -16,6 +16,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from swatch.catalog.db import Catalog
+from swatch.catalog.folders import register_folder, undo_rows
 from swatch.catalog.images import ImageRow, NewImage
 from swatch.catalog.palettes import store_palettes
 from swatch.config import Settings
@@ -27,6 +28,7 @@ from swatch.features.versions import BASE_MODELS, COMBINED, refresh_derived
 from swatch.fsutil import atomic_write, file_sha256
 from swatch.icc import SRGB_ICC
 from swatch.images import ImageError, fit_within, is_supported_name, open_image
+from swatch.jobs import JobCancelled
 from swatch.metadata import MetadataRecord, load_metadata_file, record_for
 
 METADATA_MAP = "image_metadata_map.json"
@@ -195,11 +197,25 @@ class _Run:
         self.summary = summary
         self.say = say
         self.progress = progress
-        self.catalog = Catalog(settings.db_path)
+        self.catalog = Catalog(settings.database)
         self.store = FeatureStore(settings.features_dir)
         self.exs: dict[str, Extractor] = {}
         self.new_rows: dict[str, dict[int, np.ndarray]] = {m: {} for m in base_models}
         self.changed: set[str] = set()
+        self.step: Callable[[str, float], None] | None = None  # progress hook; JobCancelled from it stops the run
+        self.added_ids: list[int] = []  # rows this run inserted or brought back, and rows it retired (for a cancel)
+        self.retired_ids: list[int] = []
+
+    def report(self, message: str, fraction: float) -> None:
+        """Tell the step hook; on its JobCancelled take back the rows this run wrote to `images`, and re-raise."""
+        if self.step is None:
+            return
+        try:
+            self.step(message, fraction)
+        except JobCancelled:
+            undo_rows(self.catalog, self.added_ids, self.retired_ids)
+            self.catalog.close()
+            raise
 
     def extractors(self) -> dict[str, Extractor]:
         """The base models' extractors: those passed in, else made from the registry (loaded once)."""
@@ -213,6 +229,7 @@ class _Run:
         exs = self.extractors()
         side = max([exs[m].decode_side for m in self.base_models] + [self.settings.thumb_size])
         bar = tqdm(total=len(items), desc="extracting", unit="img", disable=not self.progress, file=sys.stderr)
+        done = 0
         with ThreadPoolExecutor(max_workers=max(1, len(self.base_models) - 1)) as side_pool:
             for batch in _batched_decode(items, self.settings, side, pool):
                 good = [d for d in batch if d.image is not None]
@@ -227,6 +244,8 @@ class _Run:
                     self._extract_batch(good, exs, side_pool)
                     self.summary.extracted += len(good)
                 bar.update(len(batch))
+                done += len(batch)
+                self.report(f"extracting {done}/{len(items)}", 0.1 + 0.8 * done / max(1, len(items)))
         bar.close()
 
     def _extract_batch(self, good: list[_Decoded], exs: dict[str, Extractor], side_pool: ThreadPoolExecutor) -> None:
@@ -256,6 +275,7 @@ class _Run:
             new.append(NewImage(self.root, d.work.rel, d.work.sha256, d.work.size, width, height, d.thumbnail))
         for d, image_id in zip(fresh, self.catalog.add_images(new), strict=True):
             d.work.image_id = image_id
+            self.added_ids.append(image_id)
             if d.work.rel not in self.changed:
                 self.summary.added += 1
 
@@ -296,11 +316,14 @@ class _Run:
 def _plan(run: _Run, root_path: Path, progress: bool, pool: ThreadPoolExecutor) -> tuple[list[_Work], set[str]]:
     """Hash the folder: new and changed files to read (changed ones returned too); retire changed and gone rows."""
     s = run.settings
+    run.report("scanning", 0.0)
     rels = scan_folder(root_path, skip=[s.thumbnails_dir, s.features_dir, s.models_dir, s.clusters_dir])
     known = run.catalog.images_under(run.root)
     seen: set[str] = set()
     todo: list[_Work] = []
-    for rel, sha, size in _hash_all(root_path, rels, pool, progress):
+    for n, (rel, sha, size) in enumerate(_hash_all(root_path, rels, pool, progress)):
+        if n % 64 == 0:
+            run.report(f"hashing {n}/{len(rels)}", 0.1 * n / max(1, len(rels)))
         if sha is None:
             run.summary.failed[rel] = "cannot read file"
             run.say(f"failed: {rel}: cannot read file")
@@ -314,6 +337,7 @@ def _plan(run: _Run, root_path: Path, progress: bool, pool: ThreadPoolExecutor) 
     changed = {w.rel for w in todo if w.rel in known}
     gone = [img.id for rel, img in known.items() if rel not in seen or rel in changed]
     run.catalog.remove_images(gone)
+    run.retired_ids = gone
     run.summary.removed = len([rel for rel in known if rel not in seen])
     run.summary.changed = len(changed)
     return todo, changed
@@ -344,6 +368,7 @@ def ingest(
     log: Callable[[str], None] | None = None,
     extractors: dict[str, Extractor] | None = None,
     compact: int | None = None,
+    step: Callable[[str, float], None] | None = None,
 ) -> IngestSummary:
     """Bring the catalogue and the v1 feature versions up to date with `images_dir`.
 
@@ -354,7 +379,9 @@ def ingest(
     extracts whatever live image a version still lacks. Raises ValueError, FileNotFoundError or MetadataError
     on bad arguments before anything is written. `compact` (dimensions) fits a compact pattern projection
     (features/compact.py; ProjectionError, after the ingest is saved, when the catalogue is too small); without
-    it an existing projection is refit once the catalogue has grown enough.
+    it an existing projection is refit once the catalogue has grown enough. `step(message, fraction)` is told
+    each stage (scanning, hashing, extracting N/M, publishing); a JobCancelled from it during the scan or the
+    extraction stops the ingest and takes back the catalogue rows it wrote, so nothing is published.
     """
     say = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
     root_path = Path(images_dir).expanduser().resolve()
@@ -367,11 +394,13 @@ def ingest(
     base_models = [m for m in BASE_MODELS if m in wanted or (COMBINED in wanted)]
     if metadata_file is None and (root_path / METADATA_MAP).is_file():
         metadata_file = root_path / METADATA_MAP
+    metadata_sha = file_sha256(Path(metadata_file)) if metadata_file else None
     records = load_metadata_file(Path(metadata_file)) if metadata_file else {}
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     summary = IngestSummary()
     run = _Run(settings, str(root_path), base_models, extractors, summary, say, progress)
+    run.step = step
     with ThreadPoolExecutor(max_workers=max(1, settings.decode_threads)) as pool:
         todo, run.changed = _plan(run, root_path, progress, pool)
         current = {m: run.store.load(m, "v1") for m in base_models if run.store.exists(m, "v1")}
@@ -384,7 +413,9 @@ def ingest(
         todo += _lacking(run, current)
         if todo:
             run.extract(todo, pool)
+    run.report("publishing", 0.9)
     _apply_metadata(run.catalog, run.root, records)
+    register_folder(run.catalog, run.root, str(metadata_file) if metadata_file else None, metadata_sha)
     run.publish(current)
     live = set(run.catalog.live_ids())
     if summary.versions or _derived_out_of_date(run.store, live) or (

@@ -126,7 +126,7 @@ def build_mixed_folder(folder: Path) -> tuple[set[str], dict[str, str]]:
 
 def rate_like_a_designer(settings: Settings, queries: int | None = None) -> int:
     """Rate the top-10 pattern/v1 results of each image: 5 stars for another colourway of its design, else 1."""
-    catalog = Catalog(settings.db_path)
+    catalog = Catalog(settings.database)
     fv = FeatureStore(settings.features_dir).load("pattern", "v1")
     images = catalog.images_by_ids([int(i) for i in fv.ids])
     rows = np.asarray(fv.features)
@@ -153,7 +153,7 @@ def tree_digest(folder: Path) -> str:
 
 def cluster_fingerprint(settings: Settings, version: str) -> dict[str, object]:
     """Everything that must never change once a cluster version exists: its rows and its sidecar bytes."""
-    conn = Catalog(settings.db_path).connect()
+    conn = Catalog(settings.database).connect()
     rows = conn.execute("SELECT image_id, cluster, distance FROM cluster_assignments WHERE version = ?"
                         " ORDER BY image_id", (version,)).fetchall()
     head = conn.execute("SELECT * FROM cluster_versions WHERE version = ?", (version,)).fetchone()

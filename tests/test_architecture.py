@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     # 2 domain: feature extraction and storage, jobs, metrics
     "features": 2, "jobs": 2, "metrics": 2,
     # 3 services: what a request or a command runs
-    "search": 3, "clustering": 3, "training": 3, "ingest": 3, "demo": 3,
+    "search": 3, "clustering": 3, "training": 3, "ingest": 3, "demo": 3, "watch": 3,
     # 4 entry points (and every `__main__` module, wherever it is: it may run the command)
     "web": 4, "cli": 4, "serve": 4, "__main__": 4,
     # 5 what tests and benchmarks share; nothing in swatch/ imports it
@@ -48,6 +48,10 @@ THIRD_PARTY: dict[str, tuple[str, ...]] = {
     "faiss": ("search.faiss_*", "clustering"),
     "torch": ("features", "training"),
     "timm": ("features",),
+    "onnxruntime": ("features.pattern.runtime",),
+    "psycopg": ("catalog.postgres", "testing.postgres"),
+    "pymilvus": ("search.milvus_client",),
+    "milvus_lite": ("testing.milvus",),
 }
 #: the root scripts are shims over the command (and app.py over create_app for `flask --app app`)
 ROOT_SCRIPTS = ("app.py", "extract_features.py", "train_model.py", "auto_cluster.py")

@@ -266,3 +266,61 @@ def test_sigkill_part_way_then_rerun(tmp_path: Path, extractors: dict[str, Extra
     live = set(Catalog(db).live_ids())
     assert len(live) == 80
     assert version_ids(data) == {f"{m}/v1": live for m in MODELS}
+
+
+# -- an unchanged folder again, from the command line: no backbone, nothing republished --
+
+
+def _imported(stderr: str) -> set[str]:
+    """Module names a run imported, from PYTHONPROFILEIMPORTTIME's lines on stderr."""
+    return {line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_unchanged_reingest_via_cli_never_loads_the_backbone(tmp_path: Path) -> None:
+    folder, data = tmp_path / "designs", tmp_path / "data"
+    for k in range(4):
+        make_image(folder / f"SS23 - LINEN - KM2000{k}-1.png", size=(64, 48), seed=60 + k)
+    meta = folder / "image_metadata_map.json"
+    meta.write_text(json.dumps({"SS23 - LINEN - KM20000-1.png": {"quality": "Linen"}}), encoding="utf-8")
+    first = run_cli(["--images", str(folder), "--quiet", "--json"], data, PYTHONPROFILEIMPORTTIME="1")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert json.loads(first.stdout)["added"] == 4
+    assert {"torch", "timm"} <= _imported(first.stderr)  # the check below can see an import of the backbone
+    features = data / "image_features"
+    before = {p.relative_to(features).as_posix(): (os.readlink(p) if p.is_symlink() else p.stat().st_mtime_ns)
+              for p in sorted(features.rglob("*"))}
+
+    def unchanged_run() -> dict[str, object]:
+        proc = run_cli(["--images", str(folder), "--quiet", "--json"], data, PYTHONPROFILEIMPORTTIME="1")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert not {"torch", "timm", "swatch.features.pattern.pooling"} & _imported(proc.stderr)
+        after = {p.relative_to(features).as_posix(): (os.readlink(p) if p.is_symlink() else p.stat().st_mtime_ns)
+                 for p in sorted(features.rglob("*"))}
+        assert after == before  # no version republished, no file rewritten
+        summary: dict[str, object] = json.loads(proc.stdout)
+        return summary
+
+    again = unchanged_run()
+    assert (again["added"], again["changed"], again["unchanged"], again["removed"]) == (0, 0, 4, 0)
+    assert again["versions"] == []
+
+    # a metadata change alone is applied, still without the backbone
+    meta.write_text(json.dumps({"SS23 - LINEN - KM20000-1.png": {"quality": "Harrow Twill"}}), encoding="utf-8")
+    assert unchanged_run()["unchanged"] == 4
+    img = Catalog(data / "catalog.db").find_image("SS23 - LINEN - KM20000-1.png")
+    assert img is not None and img.quality == "Harrow Twill"
+
+    # a changed, an added and a vanished file are all still picked up
+    ids = live_by_path(data)
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(folder / "SS23 - LINEN - KM20001-1.png")
+    make_image(folder / "SS23 - LINEN - KM20009-1.png", size=(64, 48), seed=69)
+    (folder / "SS23 - LINEN - KM20003-1.png").unlink()
+    proc = run_cli(["--images", str(folder), "--quiet", "--json"], data)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    assert (summary["added"], summary["changed"], summary["unchanged"], summary["removed"]) == (1, 1, 2, 1)
+    live = live_by_path(data)
+    assert live["SS23 - LINEN - KM20001-1.png"] != ids["SS23 - LINEN - KM20001-1.png"]
+    assert "SS23 - LINEN - KM20003-1.png" not in live
+    for name, members in version_ids(data).items():
+        assert members == set(live.values()), name

@@ -1,4 +1,4 @@
-"""Cluster SQL: cluster versions, their immutable k-means assignments and the hand moves layered over them."""
+"""Cluster SQL: cluster versions, their immutable assignments, and the moves, added clusters and names beside them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from swatch.catalog.db import Catalog
+from swatch.catalog.changes import CLUSTERS, bump
+from swatch.catalog.db import Catalog, Connection
 
 #: a design's cluster as people see it: its latest hand move, else its k-means cluster
 _EFFECTIVE_CLUSTER = """COALESCE((SELECT m.to_cluster FROM cluster_moves m
@@ -53,8 +54,25 @@ class ClusterVersionRow:
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of a cluster version (a fresh dict each call; metrics is a copy)."""
         return {"version": self.version, "model": self.model, "feature_version": self.feature_version,
+                "method": str(self.params.get("method", "kmeans")),
                 "k": self.k, "params": dict(self.params), "metrics": dict(self.metrics),
                 "created_at": self.created_at, "moves": self.moves}
+
+
+@dataclass(frozen=True)
+class ClusterName:
+    """A cluster's name in a version, and whether the cluster was added by hand (from a selection of designs)."""
+
+    version: str
+    cluster: int
+    name: str | None
+    added: bool
+    updated_by: str | None
+    updated_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cluster": self.cluster, "name": self.name, "added": self.added, "updated_by": self.updated_by,
+                "updated_at": self.updated_at}
 
 
 class Assignment(NamedTuple):
@@ -128,6 +146,7 @@ def insert_version(
         "INSERT INTO cluster_assignments(version, image_id, cluster, distance) VALUES (?,?,?,?)",
         zip([row.version] * len(ids), ids, labels, distances, strict=True),
     )
+    bump(tx, CLUSTERS)
 
 
 def effective_clusters(catalog: Catalog, version: str) -> dict[int, int]:
@@ -165,6 +184,7 @@ def insert_moves(tx: sqlite3.Connection, moves: Iterable[Move]) -> None:
         " VALUES (?,?,?,?,?,?)",
         [(m.version, m.image_id, m.from_cluster, m.to_cluster, m.moved_by, m.moved_at) for m in moves],
     )
+    bump(tx, CLUSTERS)
 
 
 def move_history(catalog: Catalog, version: str, limit: int = 100) -> list[Move]:
@@ -204,3 +224,36 @@ def version_summaries(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     ).fetchall()
     return [{"version": v, "model": m, "feature_version": f, "k": int(k), "created_at": c}
             for v, m, f, k, c in rows]
+
+
+def cluster_names(catalog: Catalog | Connection, version: str) -> dict[int, ClusterName]:
+    """cluster -> its name row (named or added clusters only) in a version."""
+    conn = catalog.connect() if isinstance(catalog, Catalog) else catalog
+    rows = conn.execute(
+        "SELECT cluster, name, added, updated_by, updated_at FROM cluster_names WHERE version = ? ORDER BY cluster",
+        (version,),
+    )
+    return {int(c): ClusterName(version, int(c), n, bool(a), b, t) for c, n, a, b, t in rows}
+
+
+def added_clusters(catalog: Catalog | Connection, version: str) -> list[int]:
+    """The clusters added by hand to a version, in order."""
+    return [c for c, row in cluster_names(catalog, version).items() if row.added]
+
+
+def insert_added_cluster(tx: Connection, row: ClusterName) -> None:
+    """Register a cluster added by hand to a version (inside `tx`, with the moves that fill it)."""
+    tx.execute(
+        "INSERT INTO cluster_names(version, cluster, name, added, updated_by, updated_at) VALUES (?,?,?,?,?,?)",
+        (row.version, row.cluster, row.name, 1, row.updated_by, row.updated_at),
+    )
+
+
+def set_cluster_name(tx: Connection, row: ClusterName) -> None:
+    """Name (or rename) a cluster of a version; an added cluster stays marked as added."""
+    tx.execute(
+        "INSERT INTO cluster_names(version, cluster, name, added, updated_by, updated_at) VALUES (?,?,?,0,?,?)"
+        " ON CONFLICT(version, cluster) DO UPDATE SET name = excluded.name, updated_by = excluded.updated_by,"
+        " updated_at = excluded.updated_at",
+        (row.version, row.cluster, row.name, row.updated_by, row.updated_at),
+    )

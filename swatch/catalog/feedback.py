@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from swatch.catalog.changes import FEEDBACK, bump
 from swatch.catalog.db import Catalog, now_iso
 
 MAX_RATER = 100  # characters of a rater's name
@@ -56,6 +58,7 @@ def add_rating(
             " created_at) VALUES (?,?,?,?,?,?,?,?,?)",
             (q.id, q.path, r.id, r.path, model, version, rating, who, now_iso()),
         )
+        bump(tx, FEEDBACK)
         return int(cur.lastrowid or 0)
 
 
@@ -90,3 +93,31 @@ def ratings_of(catalog: Catalog, model: str) -> list[FeedbackRating]:
         "SELECT id, query_id, result_id, rating FROM feedback WHERE model = ? ORDER BY id", (model,)
     )
     return [FeedbackRating(int(f), q, r, int(s)) for f, q, r, s in rows]
+
+
+def add_marks(
+    catalog: Catalog, query_ids: Sequence[int], stars_by_id: Mapping[int, int], model: str, version: str,
+    rater: str | None = None,
+) -> int:
+    """Store the marks of one refined search as ratings, one per (query design, marked design), all in one
+    transaction (all or none); returns how many. Unknown or removed images are a FeedbackError that stores nothing."""
+    who = _rater(rater)
+    rows = catalog.images_by_ids(sorted({*query_ids, *stars_by_id}))
+    missing = sorted(i for i in {*query_ids, *stars_by_id} if i not in rows or rows[i].removed_at is not None)
+    if missing:
+        raise FeedbackError(f"unknown image id(s) {', '.join(map(str, missing[:10]))}")
+    if any(isinstance(s, bool) or not 1 <= s <= 5 for s in stars_by_id.values()):
+        raise FeedbackError("rating must be an integer from 1 to 5")
+    stamp = now_iso()
+    values = [
+        (q, rows[q].path, r, rows[r].path, model, version, int(stars), who, stamp)
+        for q in query_ids for r, stars in stars_by_id.items()
+    ]
+    with catalog.transaction() as tx:
+        tx.executemany(
+            "INSERT INTO feedback(query_id, query_name, result_id, result_name, model, version, rating, rater,"
+            " created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            values,
+        )
+        bump(tx, FEEDBACK)
+    return len(values)

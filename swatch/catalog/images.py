@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from swatch.catalog.changes import IMAGES, bump
 from swatch.metadata.records import MetadataRecord
 
 if TYPE_CHECKING:
@@ -204,7 +205,7 @@ class ImageQueries(Database):
         return int(r[0]) if r else None
 
     def live_ids(self) -> list[int]:
-        return [int(r[0]) for r in self.connect().execute("SELECT id FROM images WHERE removed_at IS NULL")]
+        return [int(r[0]) for r in self.connect().execute("SELECT id FROM images WHERE removed_at IS NULL ORDER BY id")]
 
     # -- writes --
     def add_images(self, images: Sequence[NewImage]) -> list[int]:
@@ -226,6 +227,7 @@ class ImageQueries(Database):
                      stamp, stamp),
                 )
                 ids.append(int(cur.lastrowid or 0))
+            bump(tx, IMAGES)
         return ids
 
     def remove_images(self, ids: Sequence[int]) -> None:
@@ -234,6 +236,7 @@ class ImageQueries(Database):
             return
         with self.transaction() as tx:
             tx.executemany("UPDATE images SET removed_at = ? WHERE id = ?", [(self.now(), int(i)) for i in ids])
+            bump(tx, IMAGES)
 
     def write_metadata(self, records: Mapping[int, MetadataRecord]) -> None:
         """Replace the metadata and composition rows of each image id in one transaction."""
@@ -246,9 +249,11 @@ class ImageQueries(Database):
                 ))
                 tx.execute("DELETE FROM composition WHERE image_id = ?", (image_id,))
                 tx.executemany(
-                    "INSERT OR REPLACE INTO composition(image_id, fiber, pct) VALUES (?,?,?)",
+                    "INSERT INTO composition(image_id, fiber, pct) VALUES (?,?,?)"
+                    " ON CONFLICT(image_id, fiber) DO UPDATE SET pct = excluded.pct",
                     [(image_id, f, p) for f, p in comp],
                 )
+            bump(tx, IMAGES)
 
     def add_detached_images(self, images: Sequence[DetachedImage]) -> list[int]:
         """Insert rows without files (ids after the largest existing one, sha256 from the id, size 0) with their
@@ -271,4 +276,6 @@ class ImageQueries(Database):
                  for i, im in described])
             tx.executemany("INSERT INTO composition(image_id, fiber, pct) VALUES (?,?,?)",
                            [(i, fibre, float(pct)) for i, im in described for fibre, pct in im.composition])
+            self.sync_ids(tx, "images")
+            bump(tx, IMAGES)
         return ids

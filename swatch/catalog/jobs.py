@@ -89,7 +89,7 @@ def heartbeat(catalog: Catalog, job_ids: Sequence[str], owner: str) -> None:
     if not job_ids:
         return
     marks = ",".join("?" * len(job_ids))
-    with catalog.transaction() as tx:
+    with catalog.transaction(serial=False) as tx:
         tx.execute(
             f"UPDATE jobs SET heartbeat_at = ? WHERE owner = ? AND state IN ('queued', 'running') AND id IN ({marks})",
             (now_iso(), owner, *job_ids),
@@ -136,14 +136,18 @@ def claim_job(catalog: Catalog, owner: str, kinds: Sequence[str]) -> JobRecord |
     """The oldest unclaimed queued job of one of `kinds`, now running and leased to `owner`; None when none.
 
     One transaction; the UPDATE is conditional on the job still being queued and unclaimed, and only a changed
-    row counts, so two workers never both get one job."""
+    row counts, so two workers never both get one job. On PostgreSQL the SELECT takes the row FOR UPDATE SKIP
+    LOCKED: a job another worker is claiming right now is passed over, not waited for."""
     if not kinds:
         return None
     marks = ",".join("?" * len(kinds))
-    with catalog.transaction() as tx:
+    # PostgreSQL: the row is locked by the claiming transaction and other workers skip it (workers on several
+    # machines share one queue without waiting on each other); SQLite: BEGIN IMMEDIATE already serialises them
+    skip = " FOR UPDATE SKIP LOCKED" if catalog.dialect == "postgres" else ""
+    with catalog.transaction(serial=False) as tx:
         row = tx.execute(
             f"SELECT id FROM jobs WHERE state = 'queued' AND owner IS ? AND kind IN ({marks})"
-            " ORDER BY created_at, id LIMIT 1", (UNCLAIMED, *kinds)).fetchone()
+            " ORDER BY created_at, id LIMIT 1" + skip, (UNCLAIMED, *kinds)).fetchone()
         if row is None:
             return None
         stamp = now_iso()

@@ -2,7 +2,42 @@
 
 from __future__ import annotations
 
-MIGRATIONS: list[str] = [
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    """A migration whose statements differ by dialect, each one statement already (trigger bodies hold `;`)."""
+
+    sqlite: tuple[str, ...]
+    postgres: tuple[str, ...]
+
+
+#: which change counter each table's writes move (swatch.catalog.changes)
+CHANGE_KINDS = {"images": "images", "metadata": "images", "composition": "images", "feedback": "feedback",
+                "cluster_versions": "clusters", "cluster_assignments": "clusters", "cluster_moves": "clusters"}
+_CHANGES = "CREATE TABLE changes (name TEXT PRIMARY KEY, counter INTEGER NOT NULL DEFAULT 0)"
+_CHANGE_ROWS = "INSERT INTO changes(name, counter) VALUES ('images', 0), ('feedback', 0), ('clusters', 0)"
+
+
+def _sqlite_triggers() -> tuple[str, ...]:
+    return tuple(f"CREATE TRIGGER changes_{table}_{op.lower()} AFTER {op} ON {table} BEGIN"
+                 f" UPDATE changes SET counter = counter + 1 WHERE name = '{kind}'; END"
+                 for table, kind in CHANGE_KINDS.items() for op in ("INSERT", "UPDATE", "DELETE"))
+
+
+def _pg_triggers() -> tuple[str, ...]:
+    # once per kind and transaction (a transaction-local mark), however many statements it runs
+    function = ("CREATE OR REPLACE FUNCTION swatch_count_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                " IF COALESCE(current_setting('swatch.changed_' || TG_ARGV[0], true), '') = '' THEN"
+                " UPDATE changes SET counter = counter + 1 WHERE name = TG_ARGV[0];"
+                " PERFORM set_config('swatch.changed_' || TG_ARGV[0], '1', true); END IF; RETURN NULL; END $$")
+    return (function, *(f"CREATE TRIGGER changes_{table} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}"
+                        f" FOR EACH STATEMENT EXECUTE FUNCTION swatch_count_change('{kind}')"
+                        for table, kind in CHANGE_KINDS.items()))
+
+
+MIGRATIONS: list[str | Migration] = [
     # 1: the foundation
     """
     CREATE TABLE images (
@@ -130,4 +165,56 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (sha256, k)
     );
     """,
+    # catalogue folders: each folder an ingest read (root), whether it is removed, its metadata file's hash at the
+    # last ingest and the watcher's last report (JSON); folder_files the stat (size, mtime) each file had when it was
+    # last known to match the catalogue, so a check hashes only the files whose stat moved.
+    """
+    CREATE TABLE folders (
+        id               INTEGER PRIMARY KEY,
+        root             TEXT NOT NULL UNIQUE,
+        metadata_file    TEXT,
+        metadata_sha256  TEXT,
+        added_at         TEXT NOT NULL,
+        ingested_at      TEXT,
+        removed_at       TEXT,
+        checked_at       TEXT,
+        changes          TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE folder_files (
+        folder_id   INTEGER NOT NULL REFERENCES folders(id),
+        path        TEXT NOT NULL,
+        size_bytes  BIGINT NOT NULL,
+        mtime_ns    BIGINT NOT NULL,
+        PRIMARY KEY (folder_id, path)
+    );
+    INSERT INTO folders(root, added_at) SELECT DISTINCT root, CURRENT_TIMESTAMP FROM images
+    """,
+    # cluster editing and comments: cluster_names holds a name per cluster per version and the clusters added by
+    # hand from a selection (added = 1, filled by moves), beside the immutable assignment. comments are notes on a
+    # cluster version (kind 'cluster', subject 'v3') or a model version (kind 'model', subject 'pattern/v2').
+    """
+    CREATE TABLE cluster_names (
+        version     TEXT NOT NULL REFERENCES cluster_versions(version),
+        cluster     INTEGER NOT NULL,
+        name        TEXT,
+        added       INTEGER NOT NULL DEFAULT 0,
+        updated_by  TEXT,
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (version, cluster)
+    );
+    CREATE TABLE comments (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        author      TEXT,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE INDEX comments_subject ON comments(kind, subject)
+    """,
+    # change counters: one row per kind of change the in-memory snapshot follows (images with their metadata,
+    # ratings, clusters), bumped by triggers in the same transaction as every write of those tables, whoever
+    # writes them, so a reader re-reads rows only when a counter moved, on SQLite and PostgreSQL alike.
+    Migration(sqlite=(_CHANGES, _CHANGE_ROWS, *_sqlite_triggers()), postgres=(_CHANGES, _CHANGE_ROWS, *_pg_triggers())),
 ]

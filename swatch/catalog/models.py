@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -10,6 +11,10 @@ if TYPE_CHECKING:
     from swatch.catalog.db import Database
 else:  # the mixin is combined with Database into Catalog (swatch.catalog.db)
     Database = object
+
+
+#: one active version per model (a CASE, not a boolean: the column is an integer on both dialects)
+_ACTIVATE = "UPDATE model_versions SET active = CASE WHEN version = ? THEN 1 ELSE 0 END WHERE model = ?"
 
 
 class ModelVersionEntry(NamedTuple):
@@ -43,7 +48,7 @@ class ModelRegistry(Database):
                     "SELECT 1 FROM model_versions WHERE model = ? AND active = 1", (model,)
                 ).fetchone()
                 if activate or not has_active:
-                    tx.execute("UPDATE model_versions SET active = (version = ?) WHERE model = ?", (version, model))
+                    tx.execute(_ACTIVATE, (version, model))
 
     def activate_model_version(self, model: str, version: str) -> None:
         with self.transaction() as tx:
@@ -51,7 +56,7 @@ class ModelRegistry(Database):
                 "SELECT 1 FROM model_versions WHERE model = ? AND version = ?", (model, version)
             ).fetchone():
                 raise KeyError(f"unknown version {version!r} of model {model!r}")
-            tx.execute("UPDATE model_versions SET active = (version = ?) WHERE model = ?", (version, model))
+            tx.execute(_ACTIVATE, (version, model))
 
     def active_version(self, model: str) -> str | None:
         r = self.connect().execute(
@@ -67,8 +72,15 @@ class ModelRegistry(Database):
         if model:
             sql += " WHERE model = ?"
             args = (model,)
-        rows = self.connect().execute(sql + " ORDER BY model, CAST(SUBSTR(version, 2) AS INTEGER)", args)
+        rows = sorted(self.connect().execute(sql + " ORDER BY model, version", args),
+                      key=lambda r: (r[0], _version_number(r[1])))
         return [
             {"model": m, "version": v, "active": bool(a), "created_at": c, "info": json.loads(i)}
             for m, v, a, c, i in rows
         ]
+
+
+def _version_number(version: str) -> int:
+    """The N of `vN` (the leading digits after the first character, 0 when none), as SQLite's CAST read it."""
+    digits = re.match(r"\d*", version[1:])
+    return int(digits.group(0)) if digits and digits.group(0) else 0

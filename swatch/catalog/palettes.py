@@ -28,4 +28,22 @@ def store_palettes(catalog: Catalog, palettes: Iterable[tuple[str, int, Palette]
     if not rows:
         return
     with catalog.transaction() as tx:
-        tx.executemany("INSERT OR IGNORE INTO palettes(sha256, k, colours) VALUES (?,?,?)", rows)
+        tx.executemany("INSERT INTO palettes(sha256, k, colours) VALUES (?,?,?) ON CONFLICT DO NOTHING", rows)
+
+
+def live_palettes(catalog: Catalog, k: int) -> list[tuple[int, list[dict[str, Any]]]]:
+    """(image id, palette) of every live image that has a stored palette of size k, by id (one query)."""
+    rows = catalog.connect().execute(
+        "SELECT i.id, p.colours FROM images i JOIN palettes p ON p.sha256 = i.sha256 AND p.k = ? "
+        "WHERE i.removed_at IS NULL ORDER BY i.id", (int(k),)).fetchall()
+    out = []
+    for image_id, colours in rows:
+        palette = json.loads(colours)
+        if isinstance(palette, list):
+            out.append((int(image_id), palette))
+    return out
+
+
+def palette_count(catalog: Catalog, k: int) -> int:
+    """How many palettes of size k are stored (a palette stored on first request changes it)."""
+    return int(catalog.connect().execute("SELECT COUNT(*) FROM palettes WHERE k = ?", (int(k),)).fetchone()[0])

@@ -8,13 +8,13 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from swatch.catalog.changes import IMAGES, counters
 from swatch.catalog.clusters import effective_clusters, moves_stamp, version_summaries
-from swatch.catalog.db import Catalog
+from swatch.catalog.db import Catalog, CatalogError
 from swatch.catalog.images import image_json
 from swatch.metadata.filenames import normalise_season
 
@@ -154,19 +154,18 @@ def _composition(raw: str | None) -> list[tuple[str, float]]:
 
 
 class MetadataSource:
-    """Keeps a MetadataTable current: `PRAGMA data_version` on a private connection, checked at most once per
-    `interval` seconds, tells when anyone committed; the rows are then re-read and the table replaced only if
-    they differ. Small catalogues refresh inline, large ones in a background thread (the old table serves)."""
+    """Keeps a MetadataTable current: the catalogue's change counters (`swatch.catalog.changes`), read at most
+    once per `interval` seconds, tell when images or their metadata were written; the rows are then re-read and
+    the table replaced only if they differ. Small catalogues refresh inline, large ones in a background thread
+    (the old table serves). The same on SQLite and PostgreSQL: one small query per interval, never the rows."""
 
     def __init__(self, catalog: Catalog, interval: float = 1.0, inline_rows: int = 50_000):
         self.catalog = catalog
         self.interval = float(interval)
         self.inline_rows = int(inline_rows)
-        self._conn = sqlite3.connect(Path(catalog.path), check_same_thread=False, timeout=30.0)
-        self._conn_lock = threading.Lock()
         self._reload = threading.Lock()
         self._table: MetadataTable | None = None
-        self._seen_version: int | None = None
+        self._seen_version: tuple[tuple[str, int], ...] | None = None
         self._checked = 0.0
         self._clusters: dict[str, tuple[tuple, np.ndarray, np.ndarray]] = {}
 
@@ -188,8 +187,7 @@ class MetadataSource:
         """Re-read now (waits for a refresh already running) and return the current table."""
         with self._reload:
             version = self._data_version()
-            with self._conn_lock:
-                rows = self._conn.execute(_ROWS).fetchall()
+            rows = self.catalog.connect().execute(_ROWS).fetchall()
             old = self._table
             if old is None or hash(tuple(rows)) != old.fingerprint:
                 self._table = MetadataTable.from_rows(rows, (old.generation + 1) if old else 1)
@@ -198,7 +196,7 @@ class MetadataSource:
             return self._table  # type: ignore[return-value]
 
     def is_current(self) -> bool:
-        """True when nobody has committed to the catalogue since the table was read."""
+        """True when nobody has written images or metadata since the table was read."""
         return self._table is not None and self._data_version() == self._seen_version
 
     def _background(self) -> None:
@@ -207,18 +205,17 @@ class MetadataSource:
         self._reload.release()
         try:
             self.refresh()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, CatalogError) as exc:
             log.warning("metadata refresh failed: %s", exc)
 
-    def _data_version(self) -> int:
-        with self._conn_lock:
-            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+    def _data_version(self) -> tuple[tuple[str, int], ...]:
+        """The images counter (what the rows depend on)."""
+        return tuple(c for c in counters(self.catalog.connect()) if c[0] == IMAGES)
 
     def cluster_labels(self, version: str) -> tuple[np.ndarray, np.ndarray]:
         """(sorted image ids, effective cluster of each) for a cluster version, hand moves applied; cached
         until the version gains a move."""
-        with self._conn_lock:
-            stamp = moves_stamp(self._conn, version)
+        stamp = moves_stamp(self.catalog.connect(), version)
         cached = self._clusters.get(version)
         if cached is not None and cached[0] == stamp:
             return cached[1], cached[2]
@@ -229,9 +226,7 @@ class MetadataSource:
         return ids, clusters
 
     def cluster_versions(self) -> list[dict[str, Any]]:
-        with self._conn_lock:
-            return version_summaries(self._conn)
+        return version_summaries(self.catalog.connect())
 
     def close(self) -> None:
-        with self._conn_lock:
-            self._conn.close()
+        """Nothing of its own to close: it reads through the catalogue's pool."""

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn, Protocol, cast
 
+from swatch.catalog.errors import CatalogError
 from swatch.config import Settings, SettingsError
 
 BAD_INPUT, WORK_FAILED, INTERRUPTED = 2, 1, 130
@@ -59,6 +60,7 @@ COMMANDS: dict[str, Command] = {
     ),  # reports flags and settings together
     "demo": Command("draw the procedural demo catalogue into a folder", settings_first=False),
     "worker": Command("run the clustering and training jobs a web process queued (SWATCH_JOBS=worker)"),
+    "migrate": Command("copy a SQLite catalogue into PostgreSQL in one transaction, verified table by table"),
 }
 
 
@@ -95,6 +97,8 @@ def run_guarded(func: Callable[[Sequence[str] | None], int], argv: Sequence[str]
         return func(argv)
     except SettingsError as exc:
         return _fail(exc.problems, BAD_INPUT)
+    except CatalogError as exc:  # e.g. SWATCH_DATABASE_URL unreachable: one line, the password masked
+        return _fail([" ".join(str(exc).split())], BAD_INPUT)
     except CliError as exc:
         return _fail(exc.lines, exc.status)
     except KeyboardInterrupt:

@@ -74,11 +74,15 @@ def run(args: argparse.Namespace) -> int:
     except (MetadataError, ImageError, ValueError, FileNotFoundError, CatalogError, FeatureStoreError) as exc:
         raise CliError(str(exc).splitlines()[0]) from exc
     except RuntimeError as exc:
-        from swatch.features.backbone import BackboneError  # torch is loaded by now: no cost here
+        from swatch.features.backbone_spec import BackboneError
 
         if isinstance(exc, BackboneError):
             raise CliError(str(exc).splitlines()[0]) from exc
         raise
+    from swatch.search.cache import prepare_published  # the HNSW graphs of large versions, built once here
+
+    indexes = prepare_published(settings.features_dir, settings.data_dir / "indexes", settings.exact_index_max_rows,
+                                summary.versions)
     elapsed = time.perf_counter() - started
     if args.json:
         print(
@@ -90,10 +94,14 @@ def run(args: argparse.Namespace) -> int:
                     "removed": summary.removed,
                     "failed": summary.failed,
                     "versions": summary.versions,
+                    "indexes": indexes,
                     "seconds": round(elapsed, 2),
                 }
             )
         )
     else:  # each failure was named on stderr as it happened
         print(f"{summary.line()} in {elapsed:.1f} s")
+        for name, made in indexes.items():
+            print(f"index {name}: {made.get('kind')}, {made.get('rows')} rows, recall@100 "
+                  f"{(made.get('recall_at_k') or {}).get('recall')}, built in {made.get('build_seconds')} s")
     return 0

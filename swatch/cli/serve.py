@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
+import secrets
 
 from swatch.cli import CliError
 from swatch.config import Settings, SettingsError
@@ -39,6 +41,15 @@ def _checked_settings(args: argparse.Namespace) -> Settings:
         problems += exc.problems
     if problems:
         raise CliError(*problems)
+    if settings.milvus_uri:  # the vector back end must answer before we serve (docs/milvus.md)
+        from swatch.search.milvus_client import check_reachable
+
+        if args.workers > 1 and settings.milvus_uri.endswith(".db"):
+            raise CliError("SWATCH_MILVUS_URI: a milvus-lite file serves one process; with --workers give a "
+                           "Milvus server address (http://host:19530)")
+        problem = check_reachable(settings.milvus_uri, float(settings.milvus_timeout_s))
+        if problem:
+            raise CliError(problem)
     return settings
 
 
@@ -53,8 +64,13 @@ def run(args: argparse.Namespace) -> int:
     from waitress import serve
 
     from swatch.catalog.db import CatalogError
-    from swatch.web import create_app
+    from swatch.web import admin_link, create_app
 
+    # a newcomer on their own machine: no token set and only this machine can connect, so a generated token
+    # and a one-time link to it (a shared server keeps the token a setting: no link, admin actions refused)
+    auto_admin = not settings.admin_token and admin_link.is_loopback(args.host)
+    if auto_admin:
+        settings = dataclasses.replace(settings, admin_token=secrets.token_urlsafe(32))
     try:
         app = create_app({"SETTINGS": settings})
     except CatalogError as exc:
@@ -65,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
         engine().warm_up_async()  # build the active indexes now, in the background; /readyz says when ready
     log.info("serving on http://%s:%d/ with %d threads", args.host, args.port, args.threads)
     print(f"Swatch on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
+    if auto_admin:
+        print("Admin link (logs this browser in for the training page; works once):\n    "
+              + admin_link.link(args.host, args.port, admin_link.arm(app)), flush=True)
     serve(app, host=args.host, port=args.port, threads=args.threads, ident="swatch", channel_timeout=60)
     return 0
 
@@ -75,7 +94,7 @@ def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
     from swatch.cli.serve_workers import serve_workers
 
     try:
-        Catalog(settings.db_path).close()  # closed before any fork: no worker inherits a connection
+        Catalog(settings.database).close()  # closed before any fork: no worker inherits a connection
     except CatalogError as exc:
         raise CliError(str(exc).splitlines()[0]) from exc
     status = serve_workers(args, settings)

@@ -21,6 +21,18 @@ def _line(info: dict[str, Any]) -> str:
 
     data = info["data"]
     pairs = ", ".join(f"{k} {v}" for k, v in sorted(data["pairs"].items()))
+    views = info["metrics"].get("views")
+    if views is not None:  # label-free: judged on held-out synthetic views
+        was = views.get(info["compared_with"], {})
+        return (
+            f"{info['model']}/{info['version']}: learned from the catalogue without ratings: "
+            f"{data['pairs_total']} pairs ({pairs}), {data['augmented']} synthetic views; {info['epochs']} epochs "
+            f"in {info['seconds']['train']:.1f} s (total {info['seconds']['total']:.1f} s)\n"
+            f"held-out views ({views['new']['views']}) finding their own design first: "
+            f"{info['compared_with']} {fmt(was.get('recall_at_1'))} -> {info['version']} "
+            f"{fmt(views['new']['recall_at_1'])}\n"
+            f"{'activated' if info['decision']['activated'] else 'not activated'}: {info['decision']['reason']}"
+        )
     return (
         f"{info['model']}/{info['version']}: trained on {data['usable_train']} ratings from "
         f"{data['queries_train']} queries, {data['pairs_total']} pairs ({pairs}), "
@@ -59,6 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=d.activate,
         help="auto: only if it beats the active version on held-out ratings",
     )
+    parser.add_argument("--mode", choices=("ratings", "catalogue"), default=d.mode,
+                        help="catalogue: learn from synthetic views of the catalogue itself, no rating needed")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--threads", type=int, default=d.threads, help="CPU threads for training")
     parser.add_argument(
@@ -87,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             activate=args.activate,
             seed=args.seed,
             threads=args.threads,
+            mode=args.mode,
         )
         overrides = {"data_dir": Path(args.data_dir)} if args.data_dir else {}
         try:

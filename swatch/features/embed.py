@@ -69,6 +69,10 @@ class QueryEmbedder:
             raise EmbedError(f"{model}/{version} rows have {info.get('dim')} values but a query has {out.shape[1]}")
         return np.asarray(out[0], dtype=np.float32)
 
+    def extractor(self, model: str, version: str) -> Extractor:
+        """The extractor that made the rows of `version` (a picked-colours query is built with it)."""
+        return self._extractor(model, version)
+
     def _extractor(self, model: str, version: str) -> Extractor:
         """The extractor that made the rows of `version` (or of its base version, for a derived one)."""
         info = self.info(model, version)

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from swatch.catalog.snapshot import MetadataSource
+from swatch.config import Settings
 from swatch.features.store import FeatureStore, FeatureStoreError
 from swatch.metrics import INDEX_BUILD_SECONDS
 from swatch.search.faiss_build import FaissBackend
@@ -120,6 +122,21 @@ class IndexCache:
         finally:
             lock.release()
 
+    def prepare(self, model: str, version: str) -> dict[str, Any] | None:
+        """At publish (CLI or worker process): have the backend build and save the index of the version's
+        current snapshot, so that server processes load it instead of building it; None when nothing is saved
+        (a small version, or a backend without `prepare`)."""
+        prepare = getattr(self.backend, "prepare", None)
+        if prepare is None:
+            return None
+        fv = self.store.load(model, version)
+        started = time.perf_counter()
+        info = prepare(fv)
+        if info is not None and not info.get("reused"):
+            INDEX_BUILD_SECONDS.labels(model=model, kind=str(info.get("kind", ""))).observe(
+                time.perf_counter() - started)
+        return dict(info) if info is not None else None
+
     def loaded(self) -> list[LoadedIndex]:
         return list(self._entries.values())
 
@@ -136,3 +153,28 @@ class IndexCache:
             time.perf_counter() - started)
         ids = np.asarray(fv.ids, dtype=np.int64)
         return LoadedIndex(model, version, snap, fv.path.name, index, ids, dict(fv.info))
+
+
+def prepare_published(
+    features_root: Path, indexes_root: Path, exact_max_rows: int, versions: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Build and save the indexes of just-published versions ("model/vN" each); what each recorded."""
+    cache = IndexCache(features_root, indexes_root, exact_max_rows)
+    out: dict[str, dict[str, Any]] = {}
+    for name in dict.fromkeys(versions):
+        model, _, version = name.partition("/")
+        info = cache.prepare(model, version)
+        if info is not None:
+            out[name] = {k: info[k] for k in ("kind", "rows", "dims", "build_seconds", "recall_at_k", "reused")
+                         if k in info}
+    return out
+
+
+def vector_backend(settings: Settings, metadata: MetadataSource) -> VectorBackend | None:
+    """The back end SWATCH_MILVUS_URI names (Milvus; filters evaluated inside it), else None: Faiss."""
+    if not settings.milvus_uri:
+        return None
+    from swatch.search.milvus_backend import MilvusBackend
+
+    return MilvusBackend(settings.milvus_uri, settings.data_dir / "indexes", settings.exact_index_max_rows,
+                         metadata, timeout=float(settings.milvus_timeout_s))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from swatch.search.errors import SearchError
 from swatch.search.filters import AllowedRows
 from swatch.search.params import SearchParams
 from swatch.search.registry import ModelRegistry
+from swatch.search.vectors import FilteringIndex
 
 
 @dataclass
@@ -67,8 +69,8 @@ class SimilaritySearch:
         row = loaded.row_of(image_id)
         if row is None:
             raise SearchError(f"image {image_id} has no {params.model}/{loaded.version} features yet", 409)
-        query = self._query_row(loaded, row, params.weight)
-        return self._run(loaded, table, query, params, row, started)
+        query = self.query_row(loaded, row, params.weight)
+        return self._run(loaded, table, query, params, (row,), started)
 
     def similar_to_upload(self, data: bytes, params: SearchParams) -> SearchResult:
         """Designs most like an uploaded image: decode safely, embed with the version's extractor, search."""
@@ -91,7 +93,7 @@ class SimilaritySearch:
         extracted = time.perf_counter()
         loaded = self.registry.index(params.model, version)
         table = self.metadata.table()
-        result = self._run(loaded, table, query, params, None, started)
+        result = self._run(loaded, table, query, params, (), started)
         result.timings.update(decode_ms=_ms(decoded - started), extract_ms=_ms(extracted - decoded))
         return result
 
@@ -111,7 +113,14 @@ class SimilaritySearch:
             raise SearchError(f"unknown image {ref[:200]!r}", 404)
         return found.id
 
-    def _query_row(self, loaded: LoadedIndex, row: int, weight: float) -> np.ndarray:
+    def similar_to_vector(
+        self, loaded: LoadedIndex, query: np.ndarray, params: SearchParams, exclude: Sequence[int] = ()
+    ) -> SearchResult:
+        """Designs most like a query vector of `loaded`'s space, the rows in `exclude` left out."""
+        return self._run(loaded, self.metadata.table(), query, params, tuple(exclude), time.perf_counter())
+
+    def query_row(self, loaded: LoadedIndex, row: int, weight: float) -> np.ndarray:
+        """The query vector of a catalogue row (for colour + pattern: re-weighted by `weight`)."""
         vec = loaded.index.vector(row)
         if loaded.model != COMBINED:
             return vec
@@ -125,23 +134,29 @@ class SimilaritySearch:
 
     def _run(
         self, loaded: LoadedIndex, table: MetadataTable, query: np.ndarray, params: SearchParams,
-        exclude: int | None, started: float,
+        exclude: tuple[int, ...], started: float,
     ) -> SearchResult:
-        """Filter, search one page deep (plus the query's own row), and describe the page's hits."""
+        """Filter, search one page deep (plus the rows to leave out, e.g. the query's own), describe the page."""
         t0 = time.perf_counter()
-        allowed = self.allowed.get(loaded, table, params.filters)
         depth = params.page * params.top_n
-        extra = 0 if exclude is None else 1  # search one more and drop the query's own row
-        total = loaded.index.ntotal if allowed is None else int(np.count_nonzero(allowed))
-        if exclude is not None and (allowed is None or allowed[exclude]):
-            total -= 1
-        t1 = time.perf_counter()
-        hits = loaded.index.search(query, depth + extra, allowed)
+        left_out = sorted(set(exclude))
+        extra = len(left_out)  # search that many more and drop them
+        spec = self.allowed.spec(loaded, table, params.filters, tuple(left_out))
+        if spec is not None:  # the index evaluates the filters inside its search (Milvus)
+            t1 = time.perf_counter()
+            found = cast(FilteringIndex, loaded.index).search_filtered(query, depth + extra, spec)
+            hits, total = found.hits, found.total
+        else:
+            allowed = self.allowed.get(loaded, table, params.filters)
+            total = loaded.index.ntotal if allowed is None else int(np.count_nonzero(allowed))
+            total -= sum(1 for r in left_out if allowed is None or allowed[r])
+            t1 = time.perf_counter()
+            hits = loaded.index.search(query, depth + extra, allowed)
         count_search(loaded.model, hits.exact)
         t2 = time.perf_counter()
         rows, scores = hits.rows, hits.scores
         if extra:
-            keep = rows != exclude
+            keep = ~np.isin(rows, np.asarray(left_out, dtype=rows.dtype))
             rows, scores = rows[keep][:depth], scores[keep][:depth]
         start = (params.page - 1) * params.top_n
         out = self._describe(loaded, table, rows[start:depth], scores[start:depth], params.metric)

@@ -11,3 +11,7 @@ class SearchError(ParamError):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.status = status
+
+
+class VectorBackendUnavailable(RuntimeError):
+    """The vector back end (Milvus) cannot answer now (503 with the reason; searches recover when it does)."""

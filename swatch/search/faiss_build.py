@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import shutil
 import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
 
-from swatch import versioning
 from swatch.catalog.db import now_iso
 from swatch.features.store import FeatureVersion
 from swatch.fsutil import atomic_write, fsync_dir, write_json_atomic
@@ -30,6 +33,8 @@ HNSW_EF_SEARCH = 128
 RECALL_QUERIES = 200
 RECALL_K = 100
 CHUNK = 8192
+#: the saved graph's file name in its snapshot's index folder (info.json beside it is its sidecar)
+GRAPH_FILE = "hnsw.faiss"
 _GPU_RESOURCES: list[Any] = []
 
 
@@ -38,12 +43,18 @@ def index_dir(indexes_root: Path, fv: FeatureVersion) -> Path:
     return indexes_root / fv.model / fv.version / fv.path.name
 
 
+def approximate(n: int, d: int, exact_max_rows: int) -> bool:
+    """Whether a version of n rows of d values gets an HNSW graph (saved at publish) rather than a scan."""
+    return n > exact_max_rows and n * d > FLAT_MAX_VALUES
+
+
 def build_index(
     fv: FeatureVersion, indexes_root: Path, exact_max_rows: int, use_gpu: bool | None = None
 ) -> FaissIndex:
     """A searchable index for `fv`: flat when small, int8 codes above, plus HNSW above `exact_max_rows`.
 
-    An HNSW graph is saved beside its info.json and reused while the snapshot stays the same.
+    The HNSW graph (over the int8 codes) is the one saved at publish (`prepare_index`), memory-mapped; when
+    none was saved (old data) or the saved one is damaged, this process builds and saves it first.
     """
     started = time.perf_counter()
     _faiss.omp_set_num_threads(os.cpu_count() or 1)  # this thread builds with every core
@@ -57,23 +68,27 @@ def build_index(
     hnsw = None
     residual = 0.0
     scale = None
+    saved: dict[str, Any] | None = None
     if n * d <= FLAT_MAX_VALUES or n == 0:
         scanner: Any = _faiss.IndexFlatIP(d)
         _add_chunks(scanner, rows)
         info["kind"] = "flat"
+    elif approximate(n, d, exact_max_rows):
+        hnsw, saved = ensure_saved(fv, folder)
+        scanner = _faiss.downcast_index(hnsw.storage)
+        residual = float(saved["int8_max_residual"])
+        info.update({k: saved[k] for k in ("kind", "params", "recall_at_k", "int8_max_residual", "rebuilt")
+                     if k in saved})
+        info.update(hnsw={**saved["params"], "reused": bool(saved.get("reused"))}, mapped=bool(saved.get("mapped")),
+                    saved_build_seconds=saved.get("build_seconds"))
     else:
-        if n > exact_max_rows:
-            hnsw, scanner, reused = _hnsw(rows, folder)
-            info.update(kind="hnsw+int8", hnsw={"M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION,
-                                                "ef_search": HNSW_EF_SEARCH, "reused": reused})
-        else:
-            sample = _sample(rows, 50_000)
-            scale = column_scale(sample[-2], sample[-1])
-            scanner = _faiss.IndexScalarQuantizer(code_width(d), _faiss.ScalarQuantizer.QT_8bit_uniform,
-                                                  _faiss.METRIC_INNER_PRODUCT)
-            scanner.train(pad_columns(sample * scale, scanner.d))
-            _add_chunks(scanner, rows, scale)
-            info["kind"] = "int8+rerank"
+        sample = _sample(rows, 50_000)
+        scale = column_scale(sample[-2], sample[-1])
+        scanner = _faiss.IndexScalarQuantizer(code_width(d), _faiss.ScalarQuantizer.QT_8bit_uniform,
+                                              _faiss.METRIC_INNER_PRODUCT)
+        scanner.train(pad_columns(sample * scale, scanner.d))
+        _add_chunks(scanner, rows, scale)
+        info["kind"] = "int8+rerank"
         residual = max_residual(scanner, rows, scale)
         info["int8_max_residual"] = round(residual, 6)
     gpu = _to_gpu(rows) if (use_gpu if use_gpu is not None else _faiss.get_num_gpus() > 0) else None
@@ -81,14 +96,156 @@ def build_index(
     index = FaissIndex(rows=rows, scanner=scanner, residual=residual, hnsw=hnsw, gpu=gpu,
                         query_scale=None if scale is None else (1.0 / scale).astype(np.float32),
                         exact_max_rows=int(exact_max_rows), ef_search=HNSW_EF_SEARCH, info=info)
-    if hnsw is not None:
-        info["recall_at_k"] = measure_recall(index)
     if (fv.path / "features.npy").exists():  # a fresh map: only rows a search touches become resident
         index.rows = np.load(fv.path / "features.npy", mmap_mode="r")
     info["build_seconds"] = round(time.perf_counter() - started, 3)
     info["built"] = now_iso()
-    _write_info(folder, info)
+    if saved is None:  # the saved graph's info.json is its sidecar, written once by its builder
+        _write_info(folder, info)
     return index
+
+
+def prepare_index(fv: FeatureVersion, indexes_root: Path, exact_max_rows: int) -> dict[str, Any] | None:
+    """At publish: build and save the HNSW graph of `fv` (unless a sound one is saved); its sidecar info, or
+    None when the version is small enough to be scanned (nothing to save)."""
+    if not approximate(int(fv.features.shape[0]), int(fv.features.shape[1]), exact_max_rows):
+        return None
+    return ensure_saved(fv, index_dir(indexes_root, fv))[1]
+
+
+def ensure_saved(fv: FeatureVersion, folder: Path) -> tuple[Any, dict[str, Any]]:
+    """The saved HNSW graph of `fv`, memory-mapped, and its sidecar; built and saved first when missing or
+    damaged (one builder at a time per version: other processes wait for it and map its file)."""
+    found, problem = load_saved(fv, folder)
+    if found is not None:
+        return found
+    with _build_lock(folder.parent) as locked:
+        if locked:
+            found, problem = load_saved(fv, folder)  # built by another process while we waited
+            if found is not None:
+                return found
+        if problem:
+            log.warning("saved index %s is %s: rebuilding it, not serving it", folder / GRAPH_FILE, problem)
+        graph, sidecar = _build_graph(fv, problem)
+        if _save(graph, sidecar, folder):
+            found, again = load_saved(fv, folder)
+            if found is not None:
+                return found[0], {**found[1], "reused": False}
+            log.warning("index %s just saved is %s: serving it from memory", folder / GRAPH_FILE, again)
+        return graph, sidecar
+
+
+@contextmanager
+def _build_lock(base: Path) -> Iterator[bool]:
+    """An exclusive flock on `<indexes>/<model>/<version>/.build.lock` (False when it cannot be made: a
+    read-only data dir, where each process builds in memory)."""
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        fh = open(base / ".build.lock", "a+b")  # noqa: SIM115 - closed below, after the flock
+    except OSError:
+        yield False
+        return
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        yield True
+    finally:
+        fh.close()
+
+
+def load_saved(fv: FeatureVersion, folder: Path) -> tuple[tuple[Any, dict[str, Any]] | None, str | None]:
+    """(graph, sidecar) of a sound saved graph of `fv`, memory-mapped; else None and what is wrong with the
+    saved one (None as well when there is none, or only one from before graphs had sidecars)."""
+    try:
+        sidecar = dict(json.loads((folder / "info.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None, None
+    saved = sidecar.get("saved")
+    if not isinstance(saved, dict) or sidecar.get("kind") != "hnsw+int8":
+        return None, None
+    n, d = int(fv.features.shape[0]), int(fv.features.shape[1])
+    if sidecar.get("rows") != n or sidecar.get("dims") != d or sidecar.get("snapshot") != fv.path.name:
+        return None, f"for other rows ({sidecar.get('rows')} x {sidecar.get('dims')}, not {n} x {d})"
+    path = folder / GRAPH_FILE
+    try:
+        size = path.stat().st_size
+        if size != saved.get("bytes"):
+            return None, f"truncated ({size} bytes, {saved.get('bytes')} written)"
+        if file_crc32(path) != saved.get("crc32"):
+            return None, "corrupt (checksum mismatch)"
+        graph = _faiss.read_index(str(path), _faiss.IO_FLAG_MMAP_IFC | _faiss.IO_FLAG_READ_ONLY)
+    except FileNotFoundError:
+        return None, "missing its graph file"
+    except (OSError, RuntimeError) as exc:
+        return None, f"unreadable ({str(exc).splitlines()[0][:120]})"
+    if graph.ntotal != n or graph.d != code_width(d):
+        return None, f"inconsistent ({graph.ntotal} rows of {graph.d})"
+    return (graph, {**sidecar, "reused": True, "mapped": True}), None
+
+
+def file_crc32(path: Path, chunk: int = 1 << 22) -> int:
+    """CRC-32 of a file, streamed (what the sidecar records to catch a torn or damaged graph)."""
+    crc = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            crc = zlib.crc32(block, crc)
+    return crc
+
+
+def _build_graph(fv: FeatureVersion, problem: str | None) -> tuple[Any, dict[str, Any]]:
+    """An HNSW graph over the int8 codes of `fv`, with its measured residual and recall@100 (its sidecar)."""
+    started = time.perf_counter()
+    _faiss.omp_set_num_threads(os.cpu_count() or 1)  # this thread builds with every core
+    rows = fv.features
+    n, d = int(rows.shape[0]), int(rows.shape[1])
+    log.info("building the HNSW graph of %s/%s (%d rows of %d)", fv.model, fv.version, n, d)
+    graph = _faiss.IndexHNSWSQ(code_width(d), _faiss.ScalarQuantizer.QT_8bit_uniform, HNSW_M,
+                               _faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    graph.train(pad_columns(_sample(rows, 50_000), graph.d))
+    _add_chunks(graph, rows)
+    scanner = _faiss.downcast_index(graph.storage)
+    residual = max_residual(scanner, rows)
+    built_s = time.perf_counter() - started
+    probe = FaissIndex(rows=rows, scanner=scanner, residual=residual, hnsw=graph, exact_max_rows=0,
+                       ef_search=HNSW_EF_SEARCH)
+    sidecar: dict[str, Any] = {
+        "kind": "hnsw+int8", "model": fv.model, "version": fv.version, "snapshot": fv.path.name,
+        "rows": n, "dims": d, "code_width": int(graph.d),
+        "params": {"M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": HNSW_EF_SEARCH},
+        "int8_max_residual": float(residual),  # exact: the certified search's error bound
+        "recall_at_k": measure_recall(probe), "graph_seconds": round(built_s, 3),
+        "build_seconds": round(time.perf_counter() - started, 3), "built": now_iso(), "pid": os.getpid(),
+    }
+    if problem:
+        sidecar["rebuilt"] = problem
+    return graph, sidecar
+
+
+def _save(graph: Any, sidecar: dict[str, Any], folder: Path) -> bool:
+    """Write the graph atomically (temp, fsync, rename), then its sidecar with the graph's size and CRC-32: the
+    sidecar is the commit point (a graph without a matching one is rebuilt). False when it cannot be saved."""
+    path = folder / GRAPH_FILE
+    written = {"bytes": 0, "crc32": 0}
+
+    def write(fh: Any) -> None:
+        def put(data: bytes) -> int:
+            written["bytes"] += len(data)
+            written["crc32"] = zlib.crc32(data, written["crc32"])
+            return int(fh.write(data))
+
+        _faiss.write_index(graph, _faiss.PyCallbackIOWriter(put))
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fsync_dir(folder.parent)
+        atomic_write(path, write)
+        fsync_dir(folder)
+        sidecar["saved"] = {"file": GRAPH_FILE, **written}
+        write_json_atomic(folder / "info.json", sidecar)
+        return True
+    except (OSError, RuntimeError) as exc:  # a read-only data dir still serves, it just rebuilds next time
+        log.warning("could not save %s: %s", path, exc)
+        return False
 
 
 def _add_chunks(index: Any, rows: np.ndarray, scale: np.ndarray | None = None) -> None:
@@ -138,46 +295,6 @@ def max_residual(codes: Any, rows: np.ndarray, scale: np.ndarray | None = None) 
         back = codes.sa_decode(codes.sa_encode(block))
         worst = max(worst, float(np.sqrt(((back[:, :d] - block[:, :d]) ** 2).sum(axis=1)).max()))
     return worst
-
-
-def _hnsw(rows: np.ndarray, folder: Path) -> tuple[Any, Any, bool]:
-    """An HNSW graph over int8 codes (read back from disk when this snapshot was indexed before)."""
-    path = folder / "hnsw.faiss"
-    d = code_width(rows.shape[1])
-    if path.is_file():
-        try:
-            graph = _faiss.read_index(str(path))
-            if graph.ntotal == rows.shape[0] and graph.d == d:
-                return graph, _faiss.downcast_index(graph.storage), True
-        except RuntimeError as exc:
-            log.warning("ignoring unreadable %s: %s", path, exc)
-    graph = _faiss.IndexHNSWSQ(d, _faiss.ScalarQuantizer.QT_8bit_uniform, HNSW_M, _faiss.METRIC_INNER_PRODUCT)
-    graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    graph.train(pad_columns(_sample(rows, 50_000), d))
-    _add_chunks(graph, rows)
-    _save_graph(graph, folder)
-    return graph, _faiss.downcast_index(graph.storage), False
-
-
-def _save_graph(graph: Any, folder: Path) -> None:
-    """Publish `folder` with hnsw.faiss and an info.json sidecar (swatch.versioning); into a folder that an earlier
-    build already published, the graph is written atomically beside its info.json."""
-    path = folder / "hnsw.faiss"
-
-    def write(fh: Any) -> None:
-        _faiss.write_index(graph, _faiss.PyCallbackIOWriter(fh.write))
-
-    try:
-        if folder.exists():
-            atomic_write(path, write)
-            fsync_dir(folder)
-            return
-        info = {"snapshot": folder.name, "files": {"hnsw.faiss": f"HNSW over int8 codes, {graph.ntotal} rows"},
-                "hnsw": {"M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION}, "built": now_iso()}
-        with versioning.publish(folder.parent, info, folder.name) as tmp, open(tmp / path.name, "wb") as fh:
-            write(fh)
-    except (OSError, RuntimeError) as exc:  # a read-only data dir still serves, it just rebuilds next time
-        log.warning("could not save %s: %s", path, exc)
 
 
 def measure_recall(
@@ -257,3 +374,6 @@ class FaissBackend:
 
     def prune(self, model: str, version: str, keep: set[str]) -> None:
         prune(self.indexes_root, model, version, keep)
+
+    def prepare(self, fv: FeatureVersion) -> dict[str, Any] | None:
+        return prepare_index(fv, self.indexes_root, self.exact_max_rows)

@@ -21,6 +21,9 @@ CODE_ALIGN = 16
 CANDIDATES = 8
 #: rows scored in fp32 per step (bounds the temporary copy)
 EXACT_CHUNK = 8192
+#: a filter leaving at most this many values (rows x dims) is answered by scoring just those rows in fp32:
+#: cheaper than any scan of the whole index (a very selective filter at a million rows)
+DIRECT_MAX_VALUES = 2_000_000
 
 
 def code_width(dim: int) -> int:
@@ -82,7 +85,8 @@ class FaissIndex:
         """Top k rows by inner product with `query`, only among rows where `allowed` (bool per row) is True.
 
         Exact whenever the allowed rows number at most `exact_max_rows`, there is no HNSW graph, or
-        `force_exact`; otherwise the HNSW graph is searched with the filter inside it, candidates re-ranked.
+        `force_exact` (few allowed rows are scored directly, without a scan); otherwise the HNSW graph is
+        searched with the filter inside it, candidates re-ranked.
         """
         _faiss.omp_set_num_threads(1)  # per thread: a one-query scan on a busy CPU is fastest without a team
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
@@ -91,6 +95,9 @@ class FaissIndex:
         k = min(int(k), count)
         if k <= 0:
             return Hits(np.zeros(0, np.int64), np.zeros(0, np.float32), True)
+        if allowed is not None and count * self.dim <= DIRECT_MAX_VALUES:
+            rows = np.flatnonzero(allowed)
+            return _top(rows, self._exact(q, rows), k, True)
         selector, _bits = _selector(allowed)  # _bits backs the selector: keep it alive until we return
         if self.gpu is not None and allowed is None:  # brute force on the GPU: exact and fast at any size
             _, labels = self.gpu.search(q, k)

@@ -104,6 +104,19 @@ class Filters:
         return keep
 
 
+@dataclass(frozen=True)
+class FilterSpec:
+    """A request's filters for an index that evaluates them itself (vectors.FilteringIndex): the filters, the
+    metadata table with each index row's position in it (-1: not live), the effective cluster labels of a
+    cluster version, and the rows to leave out (the query's own)."""
+
+    filters: Filters
+    table: MetadataTable
+    positions: np.ndarray
+    cluster_labels: Callable[[str], tuple[np.ndarray, np.ndarray]]
+    exclude: tuple[int, ...] = ()
+
+
 def parse_filters(params: Mapping[str, Any]) -> Filters:
     """Filters from request parameters: query-string values (JSON text allowed), form fields or a JSON body.
 
@@ -238,6 +251,16 @@ class AllowedRows:
         allowed = np.zeros(len(meta), bool)
         allowed[live] = mask[meta[live]]
         return allowed
+
+    def spec(
+        self, loaded: LoadedIndex, table: MetadataTable, filters: Filters, exclude: tuple[int, ...] = ()
+    ) -> FilterSpec | None:
+        """The filters as a FilterSpec when `loaded`'s index evaluates them itself, else None (use get())."""
+        if not getattr(loaded.index, "filters_inside", False):
+            return None
+        check_cluster_version(self.catalog, filters)
+        return FilterSpec(filters, table, loaded.positions_in(table.ids, table.generation),
+                          self.metadata.cluster_labels, tuple(exclude))
 
     def get(self, loaded: LoadedIndex, table: MetadataTable, filters: Filters) -> np.ndarray | None:
         """compute(), remembered per (snapshot, metadata generation, filters); cluster filters are recomputed

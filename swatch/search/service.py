@@ -10,9 +10,11 @@ from swatch.catalog.snapshot import MetadataSource
 from swatch.config import Settings
 from swatch.features.embed import QueryEmbedder
 from swatch.search.browse import Browser
-from swatch.search.cache import IndexCache
+from swatch.search.cache import IndexCache, vector_backend
+from swatch.search.colour_query import ColourSearch
 from swatch.search.engine import SearchResult, SimilaritySearch
 from swatch.search.filters import AllowedRows, Filters
+from swatch.search.harmony import HarmonySearch
 from swatch.search.params import SearchParams
 from swatch.search.registry import ModelRegistry
 
@@ -23,16 +25,18 @@ class SearchEngine:
 
     def __init__(self, settings: Settings, catalog: Catalog | None = None, metadata_interval: float = 1.0):
         self.settings = settings
-        self.catalog = catalog or Catalog(settings.db_path)
-        self.indexes = IndexCache(settings.features_dir, settings.data_dir / "indexes",
-                                  settings.exact_index_max_rows)
+        self.catalog = catalog or Catalog(settings.database)
         self.metadata = MetadataSource(self.catalog, interval=metadata_interval)
+        self.indexes = IndexCache(settings.features_dir, settings.data_dir / "indexes",
+                                  settings.exact_index_max_rows, backend=vector_backend(settings, self.metadata))
         self.embedder = QueryEmbedder(self.indexes.store)
         self.allowed = AllowedRows(self.catalog, self.metadata)
         self.registry = ModelRegistry(self.catalog, self.indexes, self.metadata, self.embedder)
         self.similar = SimilaritySearch(settings, self.catalog, self.metadata, self.registry, self.embedder,
                                         self.allowed)
         self.browser = Browser(self.catalog, self.metadata)
+        self.harmony = HarmonySearch(self.catalog, self.metadata)
+        self.colours = ColourSearch(self.registry, self.embedder, self.similar, self.harmony)
 
     # -- similarity --
     def similar_to_image(self, ref: str | int, params: SearchParams) -> SearchResult:

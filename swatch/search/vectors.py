@@ -20,6 +20,14 @@ class Hits:
     exact: bool
 
 
+@dataclass
+class FilteredHits:
+    """The hits of a search that evaluated the filters itself, and how many rows passed them."""
+
+    hits: Hits
+    total: int
+
+
 class VectorIndex(Protocol):
     """Inner-product search over the rows of one immutable feature snapshot."""
 
@@ -39,6 +47,17 @@ class VectorIndex(Protocol):
         ...
 
 
+class FilteringIndex(VectorIndex, Protocol):
+    """An index that evaluates a request's filters inside its own search (`filters_inside` is True); the
+    engine gives it the filter spec (swatch/search/filters.py, FilterSpec) instead of a mask of allowed rows."""
+
+    filters_inside: bool
+
+    def search_filtered(self, query: np.ndarray, k: int, spec: Any) -> FilteredHits:
+        """The top k rows passing `spec` (live rows, the filters, rows left out) and how many pass it."""
+        ...
+
+
 class VectorBackend(Protocol):
     """Where indexes come from: add (or replace) a snapshot's index, and what was recorded about them."""
 
@@ -52,4 +71,15 @@ class VectorBackend(Protocol):
 
     def prune(self, model: str, version: str, keep: set[str]) -> None:
         """Forget the indexes of snapshots other than `keep` (the snapshot folder names still served)."""
+        ...
+
+
+class PreparingBackend(VectorBackend, Protocol):
+    """A backend that can build ahead, when a version is published, what its searches will load.
+
+    Optional: `IndexCache.prepare` calls `prepare` only where a backend has it (else nothing happens at publish
+    and the first search builds, as before)."""
+
+    def prepare(self, fv: FeatureVersion) -> dict[str, Any] | None:
+        """Build and save what searching `fv` needs (idempotent); what was recorded, or None when nothing is."""
         ...

@@ -79,7 +79,7 @@ class SyntheticImage:
 
 def add_images(settings: Settings, images: Sequence[SyntheticImage]) -> np.ndarray:
     """Insert `images` as catalogue rows with their metadata (Catalog.add_detached_images): the new ids."""
-    return np.asarray(Catalog(settings.db_path).add_detached_images(images), dtype=np.int64)
+    return np.asarray(Catalog(settings.database).add_detached_images(images), dtype=np.int64)
 
 
 def publish_rows(settings: Settings, model: str, version: str, rows: np.ndarray, ids: np.ndarray,
@@ -87,7 +87,7 @@ def publish_rows(settings: Settings, model: str, version: str, rows: np.ndarray,
     """Publish `rows` (catalogue `ids` in row order) as feature version `model`/`version` and register it."""
     info = dict(info if info is not None else {"extractor": model, "kind": "synthetic"})
     FeatureStore(settings.features_dir).publish(model, version, rows, ids, info)
-    Catalog(settings.db_path).register_model_version(model, version, {"kind": info.get("kind", "synthetic")})
+    Catalog(settings.database).register_model_version(model, version, {"kind": info.get("kind", "synthetic")})
 
 
 # --- whole catalogues ---

@@ -27,7 +27,7 @@ def compare_versions(
 ) -> dict[str, Any]:
     """For versions a and b of `model`: rating agreement on all ratings and on the held-out queries (the split
     training uses), the share of top-k results they have in common, and each version's kind and active flag."""
-    catalog = catalog or Catalog(settings.db_path)
+    catalog = catalog or Catalog(settings.database)
     store = FeatureStore(settings.features_dir)
     registered = {v["version"]: v for v in catalog.model_versions(model)}
     if not registered:

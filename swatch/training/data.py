@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
 
 from swatch.catalog.db import Catalog
 from swatch.catalog.feedback import ratings_of
@@ -186,6 +186,67 @@ def augment(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     return open_image(buf.getvalue())
 
 
+def augment_strong(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """`augment`, then what a photo of the printed cloth adds: another scale, some blur, uneven light."""
+    out = augment(img, rng)
+    w, h = out.size
+    scale = float(rng.uniform(0.6, 1.0))
+    out = out.resize((max(16, int(w * scale)), max(16, int(h * scale))), Image.Resampling.BILINEAR)
+    if rng.random() < 0.5:
+        out = out.filter(ImageFilter.GaussianBlur(radius=float(rng.uniform(0.5, 1.5))))
+    arr = np.asarray(out, dtype=np.float32)
+    angle = float(rng.uniform(0, 2 * np.pi))
+    ys, xs = np.mgrid[0:arr.shape[0], 0:arr.shape[1]]
+    ramp = (np.cos(angle) * xs / max(arr.shape[1], 1) + np.sin(angle) * ys / max(arr.shape[0], 1))
+    light = 0.75 + 0.4 * (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
+    return Image.fromarray(np.clip(arr * light[..., None], 0, 255).astype(np.uint8), "RGB")
+
+
+@dataclass
+class Views:
+    """Features of augmented views (one per source) and the base rows they were made from."""
+
+    sources: np.ndarray
+    features: np.ndarray
+
+
+def augmented_views(
+    paths: dict[int, Any], chosen: Sequence[int], extract: Callable[[list[Image.Image]], np.ndarray],
+    rng: np.random.Generator, decode_side: int = 256, batch: int = 16,
+    progress: Callable[[float], None] | None = None,
+    view: Callable[[Image.Image, np.random.Generator], Image.Image] = augment,
+) -> Views:
+    """One view of each chosen base row (`paths`: base row -> file), extracted in batches; unreadable files skipped."""
+    sources: list[int] = []
+    feats: list[np.ndarray] = []
+    for start in range(0, len(chosen), batch):
+        part = chosen[start : start + batch]
+        imgs: list[Image.Image] = []
+        kept: list[int] = []
+        for row in part:
+            try:
+                imgs.append(view(open_image(paths[row], draft_side=decode_side), rng))
+                kept.append(row)
+            except (ImageError, OSError):
+                continue
+        if imgs:
+            feats.append(np.asarray(extract(imgs), dtype=np.float32))
+            sources.extend(kept)
+        if progress is not None:
+            progress(min(1.0, (start + len(part)) / max(len(chosen), 1)))
+    dim = feats[0].shape[1] if feats else 0
+    return Views(np.array(sources, dtype=np.int64), np.concatenate(feats) if feats else np.zeros((0, dim), np.float32))
+
+
+def add_view_pairs(builder: ExampleBuilder, views: Views) -> int:
+    """Each view and its original are a positive pair, both ways round; returns how many views were added."""
+    for row, feat in zip(views.sources.tolist(), views.features, strict=True):
+        idx = builder.add_extra_row(feat)
+        builder.add_pair(idx, row, 1.0, "augmented_pairs")
+        builder.add_pair(row, idx, 1.0, "augmented_pairs")
+    return len(views.sources)
+
+
 def add_augmented_pairs(
     builder: ExampleBuilder,
     paths: dict[int, Any],
@@ -202,26 +263,8 @@ def add_augmented_pairs(
     if count <= 0 or not rows:
         return 0
     chosen = sorted(rng.choice(rows, min(count, len(rows)), replace=False).tolist())
-    added = 0
-    for start in range(0, len(chosen), batch):
-        part = chosen[start : start + batch]
-        views: list[Image.Image] = []
-        kept: list[int] = []
-        for row in part:
-            try:
-                views.append(augment(open_image(paths[row], draft_side=decode_side), rng))
-                kept.append(row)
-            except (ImageError, OSError):
-                continue
-        if views:
-            for row, feat in zip(kept, extract(views), strict=True):
-                idx = builder.add_extra_row(feat)
-                builder.add_pair(idx, row, 1.0, "augmented_pairs")
-                builder.add_pair(row, idx, 1.0, "augmented_pairs")
-                added += 1
-        if progress is not None:
-            progress(min(1.0, (start + len(part)) / len(chosen)))
-    return added
+    views = augmented_views(paths, chosen, extract, rng, decode_side, batch, progress)
+    return add_view_pairs(builder, views)
 
 
 def params_match(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:

@@ -22,9 +22,10 @@ from swatch.features.store import (
 )
 from swatch.jobs import JobCancelled
 from swatch.training import data as tdata
+from swatch.training import label_free
 from swatch.training.commit import commit_version
 from swatch.training.evaluate import rating_agreement
-from swatch.training.head import HEAD_KIND, forward
+from swatch.training.head import HEAD_KIND, forward, head_transform
 from swatch.training.trainer import TrainConfig
 
 Progress = Callable[[float, str], None]
@@ -62,6 +63,7 @@ class TrainParams:
     base_version: str = "v1"
     seed: int = 0
     threads: int = 1
+    mode: str = "ratings"  # ratings | catalogue (label-free: synthetic views, no rating needed)
 
     _RANGES = {
         "epochs": (1, 500), "dim": (8, 2048), "hidden": (0, 8192), "margin": (0.001, 1.0), "lr": (1e-6, 1.0),
@@ -72,6 +74,8 @@ class TrainParams:
     def __post_init__(self) -> None:
         if self.model not in TRAINABLE:
             raise TrainingError(f"unknown or untrainable model {self.model!r}: only {', '.join(TRAINABLE)} is trained")
+        if self.mode not in label_free.MODES:
+            raise TrainingError(f"mode must be one of {', '.join(label_free.MODES)}")
         if self.activate not in ACTIVATE_CHOICES:
             raise TrainingError(f"activate must be one of {', '.join(ACTIVATE_CHOICES)}")
         if not VERSION_RE.match(str(self.base_version)):
@@ -128,9 +132,9 @@ class Prepared:
 
 def prepare(settings: Settings, params: TrainParams, catalog: Catalog | None = None) -> Prepared:
     """Open the catalogue and base version, read and split the ratings; TrainingError when data is lacking."""
-    if not settings.db_path.is_file():
+    if not settings.has_catalog:
         raise TrainingError("no catalogue yet: run extract_features.py first")
-    catalog = catalog or Catalog(settings.db_path)
+    catalog = catalog or Catalog(settings.database)
     store = FeatureStore(settings.features_dir)
     try:
         base = store.load(params.model, params.base_version)
@@ -144,6 +148,11 @@ def prepare(settings: Settings, params: TrainParams, catalog: Catalog | None = N
     row_of_id = {int(i): k for k, i in enumerate(base.ids)}
     ratings, until = tdata.load_ratings(catalog, row_of_id, params.model)
     train, held = tdata.split_ratings(ratings, params.holdout)
+    if params.mode == "catalogue":  # label-free: no rating is read for training (held-out ones are still reported)
+        if len(base) < label_free.MIN_DESIGNS:
+            raise TrainingError(f"a label-free run needs at least {label_free.MIN_DESIGNS} designs in "
+                                f"{params.model}/{params.base_version}; the catalogue has {len(base)}")
+        return Prepared(catalog, store, base, row_of_id, [], held, until)
     n_usable = tdata.usable(train)
     if n_usable < params.min_ratings:
         raise TrainingError(
@@ -196,15 +205,18 @@ def _quiet(progress: Progress | None) -> Progress:
 
 
 def _collect(prep: Prepared, params: TrainParams, rng: np.random.Generator, say: Progress) -> tuple[
-        tdata.Examples, dict[str, Any]]:
-    """Pairs from ratings, design codes and augmented views."""
+        tdata.Examples, dict[str, Any], tdata.Views | None]:
+    """Pairs from ratings, design codes and augmented views (label-free: strong views, some held out)."""
     builder = tdata.ExampleBuilder(dim=int(prep.base.features.shape[1]), n_base=len(prep.base))
     tdata.add_rating_pairs(builder, prep.train)
     images = prep.catalog.images_by_ids([int(i) for i in prep.base.ids])
     if params.designs:
         tdata.add_design_pairs(builder, {prep.row_of_id[i]: img.design for i, img in images.items()}, rng)
     notes: dict[str, Any] = {"augmented": 0}
-    if params.augment > 0:
+    heldout: tdata.Views | None = None
+    if params.mode == "catalogue":
+        heldout = _label_free_views(prep, params, builder, images, rng, say, notes)
+    elif params.augment > 0:
         from swatch.features.base import get_extractor
 
         extractor = get_extractor(params.model)
@@ -219,7 +231,29 @@ def _collect(prep: Prepared, params: TrainParams, rng: np.random.Generator, say:
     examples = builder.build()
     if examples.anchors.size == 0:
         raise TrainingError("no training pairs: the ratings hold no 4-5 star result and no design has two colourways")
-    return examples, notes
+    return examples, notes, heldout
+
+
+def _label_free_views(
+    prep: Prepared, params: TrainParams, builder: tdata.ExampleBuilder, images: Mapping[int, Any],
+    rng: np.random.Generator, say: Progress, notes: dict[str, Any],
+) -> tdata.Views:
+    """Strong synthetic views of the catalogue: training ones become pairs, the held-out ones are returned."""
+    from swatch.features.base import get_extractor
+
+    extractor = get_extractor(params.model)
+    if not tdata.params_match(extractor.params(), prep.base.info.get("params")):
+        raise TrainingError("a label-free run needs views made like the base version's rows, but the pattern "
+                            "extractor's parameters differ from them: re-ingest the catalogue first")
+    paths = {prep.row_of_id[i]: img.full_path for i, img in images.items() if img.full_path.is_file()}
+    if len(paths) < label_free.MIN_DESIGNS:
+        raise TrainingError(f"a label-free run needs the image files of at least {label_free.MIN_DESIGNS} designs; "
+                            f"{len(paths)} are readable")
+    split = label_free.collect_views(paths, extractor.extract, rng, extractor.decode_side,
+                                     progress=lambda f: say(0.05 + 0.15 * f, f"synthetic views: {int(f * 100)} %"))
+    notes["augmented"] = tdata.add_view_pairs(builder, split.train)
+    notes["heldout_views"] = int(len(split.heldout.sources))
+    return split.heldout
 
 
 def train_pattern_version(
@@ -241,7 +275,7 @@ def train_pattern_version(
     config = params.config()
     with limited_threads(params.threads):
         say(0.05, "collecting training pairs")
-        examples, notes = _collect(prep, params, rng, say)
+        examples, notes, views = _collect(prep, params, rng, say)
         t_train = time.perf_counter()
         from swatch.training.trainer import train_head
 
@@ -258,7 +292,11 @@ def train_pattern_version(
     if active != params.base_version and prep.store.exists(model, active):
         act = prep.store.load(model, active)
         metrics["heldout"][active] = rating_agreement(np.asarray(act.features), act.ids, prep.heldout)
-    activated, reason = _decide(params.activate, metrics["heldout"], active)
+    if views is not None:
+        metrics["views"] = _view_metrics(prep, views, base_rows, new_rows, out.weights, active, params.base_version)
+        activated, reason = label_free.decide(params.activate, metrics["views"], active)
+    else:
+        activated, reason = _decide(params.activate, metrics["heldout"], active)
     info: dict[str, Any] = {
         "model": model, "kind": HEAD_KIND, "extractor": model, "base_version": params.base_version,
         "base": {"params": prep.base.info.get("params"), "weights_sha256": prep.base.info.get("weights_sha256"),
@@ -281,6 +319,21 @@ def train_pattern_version(
     }
     return commit_version(settings, prep.catalog, prep.store, model, out.weights, info, activated, started,
                           _quiet(progress))
+
+
+def _view_metrics(
+    prep: Prepared, views: tdata.Views, base_rows: np.ndarray, new_rows: np.ndarray, weights: Mapping[str, Any],
+    active: str, base_version: str,
+) -> dict[str, dict[str, Any]]:
+    """Held-out view recall of the base version, the new one and the active one (when it is a trained head)."""
+    out = {base_version: label_free.view_recall(base_rows, views.features, views.sources),
+           "new": label_free.view_recall(new_rows, forward(weights, views.features), views.sources)}
+    if active != base_version and prep.store.exists(prep.base.model, active):
+        act = prep.store.load(prep.base.model, active)
+        if act.info.get("kind") == HEAD_KIND and np.array_equal(np.asarray(act.ids), np.asarray(prep.base.ids)):
+            out[active] = label_free.view_recall(np.asarray(act.features), head_transform(act.info, views.features),
+                                                 views.sources)
+    return out
 
 
 def _decide(mode: str, heldout: dict[str, dict[str, Any]], active: str) -> tuple[bool, str]:
@@ -314,7 +367,7 @@ def list_versions(
     """Every version of `model`: active flag, kind, and for trained ones data used, epochs, loss curve, metrics."""
     from swatch.catalog.feedback import summary
 
-    catalog = catalog or Catalog(settings.db_path)
+    catalog = catalog or Catalog(settings.database)
     ratings = {s["version"]: {k: s[k] for k in ("count", "mean", "stars")} for s in summary(catalog, recent=0)
                if s["model"] == model}
     out = []

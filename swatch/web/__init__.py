@@ -48,7 +48,7 @@ def _configure(app: Flask, settings: Settings, config: dict[str, Any]) -> None:
 
 def _open_catalogue(app: Flask, settings: Settings) -> Catalog:
     """The app's one catalogue (migrated on open); every request and job uses it."""
-    catalog = Catalog(settings.db_path)
+    catalog = Catalog(settings.database)
     app.extensions["swatch.catalog"] = catalog
     return catalog
 
@@ -71,12 +71,17 @@ def _areas() -> list[Callable[[Flask], None]]:
     first: its request hooks (request id, timing, access log) wrap everyone's; then bounded request parsing
     and the error answers; the blueprints; the OpenAPI description; security headers on every answer."""
     from swatch.web import (
+        admin_link,
         catalog_api,
         clusters,
+        colours,
+        compare,
         errors,
         feedback,
+        folders,
         health,
         jobs,
+        learn,
         observability,
         openapi,
         pages,
@@ -87,9 +92,10 @@ def _areas() -> list[Callable[[Flask], None]]:
     )
 
     blueprints = [health.bp, jobs.bp, feedback.bp, clusters.bp, pages.bp, search.bp, catalog_api.bp,
-                  training.bp]
+                  training.bp, learn.bp, compare.bp, admin_link.bp,
+                  colours.bp]
     return [observability.init_app, params.init_app, errors.init_app, *map(_registers, blueprints),
-            openapi.init_app, security.init_app]
+            folders.init_app, openapi.init_app, security.init_app]
 
 
 def _registers(blueprint: Blueprint) -> Callable[[Flask], None]:

@@ -6,10 +6,12 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from swatch.bounds import ParamError
+from swatch.catalog.errors import CatalogUnavailable
 from swatch.catalog.feedback import FeedbackError
+from swatch.search.errors import VectorBackendUnavailable
 
 #: refusals without a status of their own; ParamError (and SearchError, FilterError: its subclasses) carry one
-STATUS: dict[type[Exception], int] = {FeedbackError: 400}
+STATUS: dict[type[Exception], int] = {FeedbackError: 400, VectorBackendUnavailable: 503}
 
 
 def answer(message: str, status: int) -> tuple[Response, int]:
@@ -24,6 +26,15 @@ def init_app(app: Flask) -> None:
         return answer(str(exc), exc.status)
 
     app.register_error_handler(ParamError, param_error)
+
+    def catalogue_unavailable(exc: CatalogUnavailable) -> tuple[Response, int]:
+        # the catalogue's database server is out of reach (PostgreSQL lost): nothing was half-written (each
+        # write is one transaction), the pool reconnects on a later request; the address stays in the log
+        res, status = answer("the catalogue database is unavailable; retry shortly", 503)
+        res.headers["Retry-After"] = "5"
+        return res, status
+
+    app.register_error_handler(CatalogUnavailable, catalogue_unavailable)
     for cls, status in STATUS.items():
         app.register_error_handler(cls, lambda exc, status=status: answer(str(exc), status))
 

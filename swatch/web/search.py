@@ -1,4 +1,4 @@
-"""Similarity endpoints: GET/POST /find-similar (catalogue image) and POST /api/search (uploaded image)."""
+"""Similarity endpoints: /find-similar (catalogue image), /find-similar/refine (marks), /api/search (upload)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
 
 from swatch.bounds import NAME_MAX_LEN, ParamError, integer, text
+from swatch.catalog.feedback import add_marks
 from swatch.search.engine import SearchResult
 from swatch.search.params import parse_search_params
+from swatch.search.refine import DISLIKED_STARS, LIKED_STARS, parse_marks, refine
 from swatch.search.service import SearchEngine
 from swatch.web.context import catalog, settings
 from swatch.web.params import json_body
@@ -96,3 +98,20 @@ def search_upload() -> ResponseReturnValue:
         abort(400, description="the uploaded file is empty")
     result = engine().similar_to_upload(data, parse_search_params(request_params(), settings()))
     return respond(result, started)
+
+
+@bp.post("/find-similar/refine")
+def find_similar_refine() -> ResponseReturnValue:
+    """Re-rank the current list at once from yes/no marks (several query designs allowed); marks kept as ratings."""
+    started = time.perf_counter()
+    params = request_params()
+    marks = parse_marks(params)
+    search_params = parse_search_params(params, settings())
+    result = refine(engine().similar, marks, search_params)
+    stored = 0
+    if params.get("store", True) is not False and marks.marked:
+        stars = {i: LIKED_STARS for i in marks.liked} | {i: DISLIKED_STARS for i in marks.disliked}
+        stored = add_marks(catalog(), marks.query_ids, stars, result.model, result.version, params.get("rater"))
+    resp = respond(result, started)
+    resp.headers["X-Ratings-Stored"] = str(stored)
+    return resp

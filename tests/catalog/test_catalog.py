@@ -11,6 +11,9 @@ import swatch.catalog.db as db
 from swatch.catalog.db import Catalog, CatalogError, now_iso
 from swatch.catalog.migrations import MIGRATIONS
 
+#: tests of the SQLite file itself (its header, WAL, locks, raw sqlite3 readers): SQLite only
+pytestmark = pytest.mark.sqlite_only
+
 LATEST = len(MIGRATIONS)
 
 
@@ -41,7 +44,7 @@ def test_new_catalogue_is_migrated_to_latest(tmp_path: Path) -> None:
 def test_migrates_an_old_catalogue_step_by_step_keeping_rows(tmp_path: Path) -> None:
     path = tmp_path / "catalog.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.executescript(MIGRATIONS[0])
+    conn.executescript(str(MIGRATIONS[0]))
     conn.execute("PRAGMA user_version = 1")
     image_id = insert_image(conn, "AW22 - DUNDEE SUIT - KM11554-4.jpg")
     conn.close()

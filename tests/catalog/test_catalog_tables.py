@@ -9,6 +9,7 @@ from swatch.catalog.db import Catalog
 from swatch.catalog.feedback import add_rating, ratings_of
 from swatch.catalog.images import NewImage, image_json
 from swatch.catalog.snapshot import MetadataSource
+from swatch.config import Settings
 from swatch.metadata import MetadataRecord
 
 REF_KEYS = ["id", "filename", "path", "design", "colourway", "season", "quality", "features", "cluster"]
@@ -19,7 +20,7 @@ def _new(path: str, sha: str = "ab" * 32) -> NewImage:
 
 
 def test_add_remove_and_revive_images(tmp_path: Path) -> None:
-    cat = Catalog(tmp_path / "catalog.db")
+    cat = Catalog(Settings.from_env(data_dir=tmp_path).database)
     a, b = cat.add_images([_new("x/a.jpg"), _new("b.jpg", "cd" * 32)])
     assert cat.count_images() == 2 and cat.live_ids() == [a, b]
     row = cat.image(a)
@@ -32,7 +33,7 @@ def test_add_remove_and_revive_images(tmp_path: Path) -> None:
 
 
 def test_metadata_and_the_public_shapes(tmp_path: Path) -> None:
-    cat = Catalog(tmp_path / "catalog.db")
+    cat = Catalog(Settings.from_env(data_dir=tmp_path).database)
     (a,) = cat.add_images([_new("a.jpg")])
     cat.write_metadata({a: MetadataRecord(design="KM1", season="2022-AW", composition=[("WV", 60.0)],
                                           extras={"note": "x"})})
@@ -53,7 +54,7 @@ def test_metadata_and_the_public_shapes(tmp_path: Path) -> None:
 
 
 def test_job_counts_and_ratings(tmp_path: Path) -> None:
-    cat = Catalog(tmp_path / "catalog.db")
+    cat = Catalog(Settings.from_env(data_dir=tmp_path).database)
     assert jobdb.count_by_state(cat) == {}
     jobdb.insert_job(cat, "j1", "cluster", {}, "me")
     jobdb.insert_job(cat, "j2", "cluster", {}, "me")

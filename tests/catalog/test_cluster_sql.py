@@ -23,7 +23,7 @@ def test_a_save_heals_leftovers_and_the_rows_are_typed(settings) -> None:
     info = json.loads((root / "v1" / "info.json").read_text())
     assert info["version"] == "v1" and info["k"] == 4
 
-    catalog = Catalog(settings.db_path)
+    catalog = Catalog(settings.database)
     [row] = sql.version_rows(catalog)
     assert isinstance(row, sql.ClusterVersionRow) and row.k == 4 and row.moves == 0
     assert sql.version_row(catalog, "v1") == row and sql.version_row(catalog, "v9") is None

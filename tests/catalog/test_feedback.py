@@ -8,7 +8,7 @@ from swatch.catalog.db import Catalog
 
 
 def _two_names(settings):
-    imgs = Catalog(settings.db_path).live_images()
+    imgs = Catalog(settings.database).live_images()
     return imgs[0].path, imgs[1].path
 
 
@@ -17,7 +17,7 @@ def test_rating_is_stored_and_summarised(client, settings):
     resp = client.post("/api/feedback", json={"query": q, "result": r, "model": "pattern", "version": "v1",
                                               "rating": 4})
     assert resp.status_code == 201
-    conn = Catalog(settings.db_path).connect()
+    conn = Catalog(settings.database).connect()
     rows = conn.execute("SELECT query_name, result_name, rating FROM feedback").fetchall()
     assert rows == [(q, r, 4)]
     summ = client.get("/api/feedback/summary").get_json()["versions"]
@@ -41,7 +41,7 @@ def test_bad_ratings_are_refused_and_change_nothing(client, settings):
         assert resp.get_json()["error"]
     resp = client.post("/api/feedback", data="{not json", content_type="application/json")
     assert resp.status_code == 400
-    assert Catalog(settings.db_path).connect().execute("SELECT COUNT(*) FROM feedback").fetchone()[0] == 0
+    assert Catalog(settings.database).connect().execute("SELECT COUNT(*) FROM feedback").fetchone()[0] == 0
 
 
 def test_concurrent_raters_lose_nothing(app, settings):
@@ -61,4 +61,4 @@ def test_concurrent_raters_lose_nothing(app, settings):
     for t in threads:
         t.join()
     assert errors == []
-    assert Catalog(settings.db_path).connect().execute("SELECT COUNT(*) FROM feedback").fetchone()[0] == 200
+    assert Catalog(settings.database).connect().execute("SELECT COUNT(*) FROM feedback").fetchone()[0] == 200

@@ -16,6 +16,9 @@ import pytest
 
 from swatch.testing.server import start_server
 
+#: tests of the SQLite file itself (its header, WAL, locks, raw sqlite3 readers): SQLite only
+pytestmark = pytest.mark.sqlite_only
+
 ROUNDS = 10
 RATINGS_PER_ROUND = 8
 

@@ -76,13 +76,13 @@ def wait_job(catalog: Catalog, job_id: str, until, timeout: float = 120.0, what:
 
 
 def cluster_versions(settings: Settings) -> list[str]:
-    return [r[0] for r in Catalog(settings.db_path).connect().execute(
+    return [r[0] for r in Catalog(settings.database).connect().execute(
         "SELECT version FROM cluster_versions ORDER BY version")]
 
 
 def queue(settings: Settings, kind: str, params: dict) -> str:
     """Queue a job as a web process in worker mode does."""
-    return JobRunner(Catalog(settings.db_path), 1, 3, mode="worker").start(kind, params, lambda ctx, p: {})
+    return JobRunner(Catalog(settings.database), 1, 3, mode="worker").start(kind, params, lambda ctx, p: {})
 
 
 SLOW_CLUSTER = {"model": "pattern", "feature_version": "v2", "k": None, "seed": 1, "niter": 25, "nredo": 3}
@@ -100,7 +100,7 @@ def test_a_killed_workers_job_fails_with_a_reason_and_the_next_job_runs(settings
                                               "niter": 25, "nredo": 3}, headers=headers)
     assert resp.status_code == 202, resp.get_json()
     slow = resp.get_json()["job"]
-    catalog = Catalog(settings.db_path)
+    catalog = Catalog(settings.database)
     assert record(catalog, slow).state == "queued"  # nobody runs it in the web process
 
     first = WorkerProcess(settings.data_dir, tmp_path / "first.log")
@@ -143,7 +143,7 @@ def test_a_killed_workers_job_fails_with_a_reason_and_the_next_job_runs(settings
 
 
 def test_a_queued_job_is_cancelled_at_once_and_never_claimed(settings):
-    catalog = Catalog(settings.db_path)
+    catalog = Catalog(settings.database)
     job_id = queue(settings, "cluster", QUICK_CLUSTER)
     runner = JobRunner(catalog, 1, 3, mode="worker")
     assert runner.cancel(job_id)
@@ -153,7 +153,7 @@ def test_a_queued_job_is_cancelled_at_once_and_never_claimed(settings):
 
 
 def test_a_waiting_queued_job_is_not_reaped_as_dead(settings):
-    catalog = Catalog(settings.db_path)
+    catalog = Catalog(settings.database)
     job_id = queue(settings, "cluster", QUICK_CLUSTER)
     time.sleep(1.1)
     assert jobdb.fail_stale(catalog, 1.0) == []
@@ -165,7 +165,7 @@ def test_racing_claims_give_the_job_to_exactly_one(settings):
     barrier, got = threading.Barrier(8), []
 
     def claim(n: int) -> None:
-        catalog = Catalog(settings.db_path)
+        catalog = Catalog(settings.database)
         barrier.wait()
         job = jobdb.claim_job(catalog, f"racer-{n}", ["cluster"])
         if job is not None:
@@ -177,7 +177,7 @@ def test_racing_claims_give_the_job_to_exactly_one(settings):
     for t in threads:
         t.join(30)
     assert len(got) == 1 and got[0][1] == job_id
-    assert record(Catalog(settings.db_path), job_id).owner == f"racer-{got[0][0]}"
+    assert record(Catalog(settings.database), job_id).owner == f"racer-{got[0][0]}"
 
 
 def test_two_worker_processes_racing_for_one_job_run_it_once(settings, tmp_path):
@@ -189,7 +189,7 @@ def test_two_worker_processes_racing_for_one_job_run_it_once(settings, tmp_path)
         for w in workers:
             w.kill()
     assert codes == [0, 0], [w.output()[-2000:] for w in workers]
-    job = jobdb.get_job(Catalog(settings.db_path), job_id)
+    job = jobdb.get_job(Catalog(settings.database), job_id)
     assert job is not None and job.state == "done", job
     claimed = [w for w in workers if f"claimed job {job_id}" in w.output()]
     assert len(claimed) == 1 and f":{claimed[0].proc.pid}:" in (job.owner or "")
@@ -208,7 +208,7 @@ def test_a_web_restart_during_a_training_job_does_not_stop_it(settings, tmp_path
     env = {"SWATCH_JOBS": "worker", **LEASE}
     server = start_server(settings.data_dir, admin_token=TOKEN, env=env)
     worker = WorkerProcess(settings.data_dir, tmp_path / "worker.log")
-    catalog = Catalog(settings.db_path)
+    catalog = Catalog(settings.database)
     try:
         started = _http("POST", f"{server.url}/api/train",
                         {"epochs": 500, "augment": 0, "min_ratings": 10, "activate": "no"})

@@ -65,7 +65,7 @@ def _truth(made: dict, keep) -> set[int]:
 
 def test_masks_select_what_the_metadata_says(catalogue) -> None:
     settings, made = catalogue
-    source = MetadataSource(Catalog(settings.db_path), interval=0.0)
+    source = MetadataSource(Catalog(settings.database), interval=0.0)
     table = source.table()
 
     def selected(params: dict) -> set[int]:
@@ -91,7 +91,7 @@ def test_masks_select_what_the_metadata_says(catalogue) -> None:
 
 def test_cluster_filter_follows_hand_moves(catalogue) -> None:
     settings, made = catalogue
-    catalog = Catalog(settings.db_path)
+    catalog = Catalog(settings.database)
     ids = [int(i) for i in made["ids"]]
     with catalog.transaction() as tx:
         tx.execute("INSERT INTO cluster_versions(version, model, feature_version, k, created_at)"
@@ -115,7 +115,7 @@ def test_cluster_filter_follows_hand_moves(catalogue) -> None:
 
 def test_the_table_follows_catalogue_changes(catalogue) -> None:
     settings, made = catalogue
-    catalog = Catalog(settings.db_path)
+    catalog = Catalog(settings.database)
     source = MetadataSource(catalog, interval=0.0)
     first = source.table()
     target = int(made["ids"][0])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+import numpy as np
+
 from swatch.catalog.db import Catalog
 from swatch.jobs import JobRunner
 from swatch.testing.synthetic import add_synthetic_version, blobs
@@ -72,7 +74,7 @@ def test_start_job_browse_move_compare_export(client, app, admin_headers, settin
     assert "clusters-v1.csv" in resp.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True))))
     assert rows[0] == ["file_name", "design", "cluster"] and len(rows) == 37
-    names = {img.id: img.filename for img in Catalog(settings.db_path).live_images()}
+    names = {img.id: img.filename for img in Catalog(settings.database).live_images()}
     assert {r[0] for r in rows[1:] if r[2] == "1"} >= {names[i] for i in moving}
 
 
@@ -95,7 +97,7 @@ def test_bad_requests_get_clear_errors_and_change_nothing(client, admin_headers,
         assert resp.status_code == code and resp.get_json()["error"], url
     resp = client.post("/api/clusters/v1/move", json={"ids": [1], "to": 0}, headers=admin_headers)
     assert resp.status_code == 404
-    assert Catalog(settings.db_path).connect().execute("SELECT COUNT(*) FROM cluster_versions").fetchone()[0] == 0
+    assert Catalog(settings.database).connect().execute("SELECT COUNT(*) FROM cluster_versions").fetchone()[0] == 0
 
 
 def test_bad_moves_are_refused(client, app, admin_headers):
@@ -110,7 +112,7 @@ def test_bad_moves_are_refused(client, app, admin_headers):
 def _busy_endpoints(app, client) -> list[str]:
     """What designers do while a job runs: search when the search endpoint exists, else browse and health."""
     rules = {r.rule for r in app.url_map.iter_rules()}
-    name = Catalog(app.extensions["swatch.settings"].db_path).live_images()[0].filename
+    name = Catalog(app.extensions["swatch.settings"].database).live_images()[0].filename
     urls = ["/health", "/api/clusters", "/api/clusters/v1?limit=5"]
     if "/find-similar" in rules:
         urls.append(f"/find-similar?filename={name}&model=pattern&topN=5")
@@ -145,3 +147,98 @@ def test_requests_keep_answering_while_a_clustering_job_runs(client, app, admin_
     assert answered_while_running >= 3, answered_while_running
     assert progress == sorted(progress) and job["result"]["designs"] == 100_000
     assert client.get("/api/clusters").get_json()["models"]["synthetic"] == [job["result"]["version"]]
+
+
+def _blobs_and_outliers(settings) -> list[int]:
+    x, _ = blobs(300, 32, centres=4, spread=0.3, seed=8)
+    far = np.random.default_rng(2).standard_normal((10, 32)).astype(np.float32)
+    return add_synthetic_version(settings, np.vstack([x, far]))
+
+
+def test_dbscan_and_agglomerative_jobs_with_a_suggested_eps(client, app, admin_headers, settings):
+    ids = _blobs_and_outliers(settings)
+    suggested = client.get("/api/clusters/suggest-eps?model=synthetic&min_samples=5").get_json()
+    assert suggested["version"] == "v1" and suggested["designs"] == 310 and 0.2 < suggested["eps"] < 0.8
+    job = _run_job(client, admin_headers, app, model="synthetic", method="dbscan", eps=suggested["eps"],
+                   min_samples=5)
+    assert job["params"]["method"] == "dbscan" and job["result"]["k"] == 4 and job["result"]["not_grouped"] >= 10
+    detail = client.get(f"/api/clusters/{job['result']['version']}?cluster=-1&limit=50").get_json()
+    [lone] = detail["clusters"]
+    assert detail["method"] == "dbscan" and lone["not_grouped"] and lone["name"] == "not grouped"
+    assert {m["id"] for m in lone["members"]} >= set(ids[-10:])
+    job = _run_job(client, admin_headers, app, model="synthetic", method="agglomerative", k=4, linkage="complete")
+    version = job["result"]["version"]
+    assert client.get(f"/api/clusters/{version}").get_json()["params"]["linkage"] == "complete"
+    cmp = client.get(f"/api/clusters/compare?a=v1&b={version}").get_json()
+    assert cmp["a"]["method"] == "dbscan" and cmp["b"]["method"] == "agglomerative" and cmp["nmi"] > 0.8
+
+
+def test_bad_method_parameters_are_4xx_and_publish_nothing(client, admin_headers, settings):
+    _blobs_and_outliers(settings)
+    for body, words in (({"method": "dbscan", "eps": 0.001}, "every design not grouped"),
+                        ({"method": "dbscan", "eps": 1.99}, "in one group"),
+                        ({"method": "dbscan", "eps": 0}, "eps must be"), ({"method": "dbscan", "eps": "x"}, "eps"),
+                        ({"method": "dbscan", "min_samples": 1}, "min_samples"),
+                        ({"method": "dbscan", "k": 4}, "not k"), ({"method": "agglomerative"}, "needs k"),
+                        ({"method": "agglomerative", "k": 3, "linkage": "single"}, "linkage"),
+                        ({"method": "optics"}, "unknown method")):
+        resp = client.post("/api/clusters", json={"model": "synthetic", **body}, headers=admin_headers)
+        assert resp.status_code == 400 and words in resp.get_json()["error"], (body, resp.get_json())
+        assert "\n" not in resp.get_json()["error"] and "Traceback" not in resp.get_data(as_text=True)
+    assert client.get("/api/clusters/suggest-eps?model=synthetic&min_samples=0").status_code == 400
+    assert client.get("/api/clusters/suggest-eps?model=nope").status_code == 404
+    assert client.get("/api/jobs").get_json()["jobs"] == []
+    assert client.get("/api/clusters").get_json()["versions"] == []
+    assert not settings.clusters_dir.exists() or not any(settings.clusters_dir.iterdir())
+
+
+def test_new_cluster_rename_and_comments_need_the_admin_token(client, app, admin_headers):
+    _run_job(client, admin_headers, app, model="pattern", k=3, seed=2)
+    members = client.get("/api/clusters/v1?cluster=0").get_json()["clusters"][0]["members"]
+    picked = [m["id"] for m in members[:2]]
+    wrong = {"Authorization": "Bearer nope"}
+    writes = [("post", "/api/clusters/v1/clusters", {"ids": picked, "name": "Odd ones"}),
+              ("post", "/api/clusters/v1/rename", {"cluster": 1, "name": "Checks"}),
+              ("post", "/api/comments", {"kind": "cluster", "subject": "v1", "body": "k too small"})]
+    for method, url, body in writes:
+        assert client.open(url, method=method.upper(), json=body).status_code == 401
+        assert client.open(url, method=method.upper(), json=body, headers=wrong).status_code == 403
+    assert client.get("/api/clusters/v1").get_json()["clusters"][1]["name"] is None
+    made = client.post("/api/clusters/v1/clusters", json={"ids": picked, "name": "Odd ones", "by": "ana"},
+                       headers=admin_headers)
+    assert made.status_code == 201 and made.get_json()["cluster"] == 3 and made.get_json()["moved"] == picked
+    resp = client.post("/api/clusters/v1/rename", json={"cluster": 1, "name": "Checks"}, headers=admin_headers)
+    assert resp.status_code == 200 and resp.get_json()["name"] == "Checks"
+    clusters = {c["cluster"]: c for c in client.get("/api/clusters/v1").get_json()["clusters"]}
+    assert clusters[1]["name"] == "Checks" and clusters[3]["name"] == "Odd ones" and clusters[3]["added"]
+    assert {m["id"] for m in clusters[3]["members"]} == set(picked)
+    for body, code in (({"cluster": 9, "name": "x"}, 404), ({"cluster": 1, "name": ""}, 400),
+                       ({"cluster": 1, "name": "x" * 81}, 400), ({"cluster": "one", "name": "x"}, 400)):
+        assert client.post("/api/clusters/v1/rename", json=body, headers=admin_headers).status_code == code, body
+    assert client.post("/api/clusters/v1/clusters", json={"ids": [10**6], "name": "x"},
+                       headers=admin_headers).status_code == 400
+    assert len(client.get("/api/clusters/v1").get_json()["clusters"]) == 4  # the refused one left nothing
+
+    note = client.post("/api/comments", json={"kind": "cluster", "subject": "v1", "body": "k too small"},
+                       headers=admin_headers)
+    assert note.status_code == 201
+    note_id = note.get_json()["id"]
+    assert client.post("/api/comments", json={"kind": "model", "subject": "pattern/v1", "body": "baseline"},
+                       headers=admin_headers).status_code == 201
+    for body, code in (({"kind": "model", "subject": "pattern/v9", "body": "x"}, 404),
+                       ({"kind": "cluster", "subject": "v9", "body": "x"}, 404),
+                       ({"kind": "feature", "subject": "v1", "body": "x"}, 400),
+                       ({"kind": "cluster", "subject": "v1", "body": ""}, 400)):
+        assert client.post("/api/comments", json=body, headers=admin_headers).status_code == code, body
+    [listed] = client.get("/api/clusters").get_json()["versions"]
+    assert [c["body"] for c in listed["comments"]] == ["k too small"]
+    assert client.put(f"/api/comments/{note_id}", json={"body": "k = 3 merges plaids"}).status_code == 401
+    edited = client.put(f"/api/comments/{note_id}", json={"body": "k = 3 merges plaids", "by": "bo"},
+                        headers=admin_headers).get_json()
+    assert edited["body"] == "k = 3 merges plaids" and edited["author"] == "bo"
+    models = client.get("/api/comments?kind=model").get_json()["comments"]
+    assert [(c["subject"], c["body"]) for c in models] == [("pattern/v1", "baseline")]
+    assert client.delete(f"/api/comments/{note_id}").status_code == 401
+    assert client.delete(f"/api/comments/{note_id}", headers=admin_headers).status_code == 200
+    assert client.get("/api/comments?kind=cluster").get_json()["comments"] == []
+    assert client.delete(f"/api/comments/{note_id}", headers=admin_headers).status_code == 404

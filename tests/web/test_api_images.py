@@ -19,7 +19,7 @@ def catalogue(tmp_path: Path):
 
     settings = Settings.from_env(data_dir=tmp_path / "data", admin_token="secret-token")
     made = synthetic_catalogue(settings, 240, {"pattern": 64, "color": 27}, seed=2, rare_fraction=0.05)
-    catalog = Catalog(settings.db_path)
+    catalog = Catalog(settings.database)
     with catalog.transaction() as tx:
         tx.execute("INSERT INTO cluster_versions(version, model, feature_version, k, created_at)"
                    " VALUES ('v1', 'pattern', 'v1', 3, ?)", (now_iso(),))
@@ -95,7 +95,7 @@ def test_models_list_versions_and_admins_activate_one(catalogue) -> None:
     store = FeatureStore(settings.features_dir)
     rows = textile_rows(240, 64, np.arange(240) // 6, seed=8)
     store.publish("pattern", "v2", rows, made["ids"], {"kind": "synthetic"})
-    Catalog(settings.db_path).register_model_version("pattern", "v2", {"kind": "synthetic"})
+    Catalog(settings.database).register_model_version("pattern", "v2", {"kind": "synthetic"})
 
     listing = {m["model"]: m for m in client.get("/api/models").get_json()["models"]}
     assert listing["pattern"]["active"] == "v1"

@@ -33,7 +33,7 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("synthetic") / "data"
     settings = Settings.from_env(data_dir=data)
     made = synthetic_catalogue(settings, N, {"pattern": 1712, "color": 405}, seed=11, rare_fraction=0.02)
-    publish_combined(FeatureStore(settings.features_dir), Catalog(settings.db_path), "v1")
+    publish_combined(FeatureStore(settings.features_dir), Catalog(settings.database), "v1")
     return data, made
 
 

@@ -48,7 +48,7 @@ def test_too_few_ratings_is_a_400_with_the_reason(client, admin_headers):
 
 def test_train_job_serves_v2_beside_an_unchanged_v1(client, settings, admin_headers):
     store = FeatureStore(settings.features_dir)
-    query = Catalog(settings.db_path).live_images()[0]
+    query = Catalog(settings.database).live_images()[0]
     v1_files = tree_digest(store.version_path("pattern", "v1"))
     v1_results = client.get(f"/find-similar?filename={query.path}&model=pattern&version=v1&topN=10").get_json()
     for body in ({"query": query.path, "result": r["filename"], "model": "pattern", "version": "v1",
@@ -100,7 +100,7 @@ def test_train_job_serves_v2_beside_an_unchanged_v1(client, settings, admin_head
     # an admin switching the pattern model to v2 switches color+pattern (built on pattern v2) with it
     resp = client.post("/api/models", json={"model": "pattern", "version": "v2"}, headers=admin_headers)
     assert resp.status_code == 200 and resp.get_json()["also"] == ["color+pattern"]
-    catalog = Catalog(settings.db_path)
+    catalog = Catalog(settings.database)
     assert catalog.active_version("pattern") == "v2" and catalog.active_version("color+pattern") == "v2"
     assert catalog.active_version("color") == "v1"
 
@@ -114,7 +114,7 @@ def test_cancel_stops_the_job_and_publishes_nothing(client, settings, admin_head
     job = wait_for(client, job_id)
     assert job["state"] == "cancelled"
     assert FeatureStore(settings.features_dir).versions("pattern") == ["v1"]
-    assert [v["version"] for v in Catalog(settings.db_path).model_versions("pattern")] == ["v1"]
+    assert [v["version"] for v in Catalog(settings.database).model_versions("pattern")] == ["v1"]
     assert not any((settings.models_dir / "pattern").glob("v*"))
 
 

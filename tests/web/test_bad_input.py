@@ -147,12 +147,12 @@ CASES = {
 def catalogue(app, settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """A cluster version v1 (so moves reach their checks) and the names of two live images."""
     run_clustering(settings, ClusterRequest("pattern", k=3), catalog=app.extensions["swatch.catalog"])
-    images = Catalog(settings.db_path).live_images()
+    images = Catalog(settings.database).live_images()
     return {"query": images[0].path, "result": images[1].path}
 
 
 def _counts(settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    conn = Catalog(settings.db_path).connect()
+    conn = Catalog(settings.database).connect()
     return {table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in COUNTED}
 
 
@@ -192,7 +192,7 @@ def test_good_values_next_to_the_bad_ones_still_work(client, settings, catalogue
     body = json.loads(_rating().replace("{query}", catalogue["query"]).replace("{result}", catalogue["result"]))
     stored = client.post("/api/feedback", json={**body, "rater": "  Ana María  "})
     assert stored.status_code == 201, stored.get_json()
-    row = Catalog(settings.db_path).connect().execute("SELECT rater, rating FROM feedback").fetchall()
+    row = Catalog(settings.database).connect().execute("SELECT rater, rating FROM feedback").fetchall()
     assert row == [("Ana María", 4)]
     move = client.post("/api/clusters/v1/move", json={"ids": [catalogue["query"]], "to": 2, "by": "ana"},
                        headers=admin_headers)

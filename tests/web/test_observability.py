@@ -51,7 +51,7 @@ def restore_logging() -> Iterator[None]:
 
 
 def test_metrics_count_one_search_by_route_model_and_mode(app, client) -> None:
-    image_id = Catalog(app.extensions["swatch.settings"].db_path).live_images()[0].id
+    image_id = Catalog(app.extensions["swatch.settings"].database).live_images()[0].id
     before = scrape(client)
     resp = client.get(f"/find-similar?id={image_id}&model=pattern&topN=3")
     assert resp.status_code == 200 and resp.headers["X-Exact"] == "true"
@@ -74,7 +74,7 @@ def test_metrics_count_one_search_by_route_model_and_mode(app, client) -> None:
 
 
 def test_route_label_is_the_url_rule_and_the_model_only_a_known_one(app, client) -> None:
-    image_id = Catalog(app.extensions["swatch.settings"].db_path).live_images()[0].id
+    image_id = Catalog(app.extensions["swatch.settings"].database).live_images()[0].id
     rule = app.url_map.bind("localhost").match(f"/api/images/{image_id}", return_rule=True)[0].rule
     assert client.get(f"/api/images/{image_id}").status_code == 200
     assert client.get("/find-similar?id=1&model=%3Cscript%3E").status_code == 400
@@ -199,7 +199,7 @@ def test_multiprocess_mode_writes_shared_files(data_dir: Path, tmp_path: Path) -
         "from swatch.config import Settings\nfrom swatch.web import create_app\nfrom swatch.catalog.db import Catalog\n"
         f"s = Settings.from_env(data_dir={str(data_dir)!r})\n"
         "c = create_app({'TESTING': True, 'SETTINGS': s}).test_client()\n"
-        "i = Catalog(s.db_path).live_images()[0].id\n"
+        "i = Catalog(s.database).live_images()[0].id\n"
         "assert c.get(f'/find-similar?id={i}&model=color&topN=2').status_code == 200\n"
         "print(c.get('/metrics').get_data(as_text=True))\n"
     )

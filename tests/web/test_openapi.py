@@ -153,7 +153,8 @@ def png(path: Any) -> bytes:
     return buf.getvalue()
 
 
-def test_real_answers_of_every_operation_match_the_description(app, settings, admin_headers):
+def test_real_answers_of_every_operation_match_the_description(app, settings, admin_headers, tmp_path,
+                                                               demo_images):
     spec = app.test_client().get("/openapi.json").get_json()
     call = Checker(app, spec)
     bad_token = {"Authorization": "Bearer not-the-token"}
@@ -181,7 +182,7 @@ def test_real_answers_of_every_operation_match_the_description(app, settings, ad
     call("get", "/images/987654/thumbnail", 404)
     call("get", first["thumbnail"], 200)
     call("get", "/thumbnails/00/missing.jpg", 404)
-    upload = png(Catalog(settings.db_path).image(first["id"]).full_path)
+    upload = png(Catalog(settings.database).image(first["id"]).full_path)
     call("post", "/api/palette?k=4", 200, data={"image": (io.BytesIO(upload), "q.png")})
     call("post", "/api/palette", 400, data={"other": "x"})
 
@@ -194,10 +195,35 @@ def test_real_answers_of_every_operation_match_the_description(app, settings, ad
     call("post", "/find-similar", 200, json={"filename": first["path"], "topN": 4, "model": "pattern",
                                              "composition": {"fiber": "WV", "min": 10}})
     call("post", "/find-similar", 400, json={"filename": first["path"], "topN": 0})
+    shown = [h["id"] for h in hits]
+    call("post", "/find-similar/refine", 200, json={"ids": [first["id"]], "liked": shown[1:2], "disliked": shown[:1],
+                                                    "shown": shown, "topN": 4, "model": "color", "store": False})
+    call("post", "/find-similar/refine", 400, json={"ids": [first["id"]], "liked": [shown[0]], "disliked": [shown[0]]})
+    queue = call("get", "/api/learn/queue?n=3", 200).get_json()
+    assert queue["version"] and len(queue["pairs"]) <= 3
+    call("get", "/api/learn/queue?n=0", 400)
     found = call("post", "/api/search", 200, data={"image": (io.BytesIO(upload), "q.png"), "model": "color",
                                                    "topN": "3"}).get_json()
     assert found[0]["id"] == first["id"]
     call("post", "/api/search", 400, data={"image": (io.BytesIO(b"not an image"), "q.png"), "model": "color"})
+    call("post", "/api/compare", 200, json={"ids": [every[0]["id"], every[1]["id"], every[2]["id"]]})
+    call("post", "/api/compare", 400, json={"ids": [first["id"]]})
+    call("post", "/api/compare", 404, json={"ids": [first["id"], 987654]})
+    call("post", "/api/harmony", 200, json={"id": first["id"], "rule": "complementary", "topN": 5})
+    call("post", "/api/harmony", 200, json={"color": "#c0603a", "rule": "analogous", "season": "2023-AW"})
+    call("post", "/api/harmony", 400, json={"color": "#c0603a", "rule": "pentadic"})
+    call("post", "/api/harmony", 404, json={"id": 987654, "rule": "triadic"})
+    picked = [{"hex": "#1f2a44", "share": 0.6}, {"hex": "#f0e8d8", "share": 0.4}]
+    assert len(call("post", "/api/search/colors", 200, json={"colors": picked, "topN": 5}).get_json()) == 5
+    call("post", "/api/search/colors", 400, json={"colors": []})
+    call("post", "/api/admin/login", 404, json={"code": "no-link-on-this-server"})
+    from swatch.web import admin_link
+
+    code = admin_link.arm(app)
+    call("post", "/api/admin/login", 403, json={"code": "not-the-code"})
+    assert call("post", "/api/admin/login", 200, json={"code": code}).get_json() == {"token": settings.admin_token}
+    call("post", "/api/admin/login", 403, json={"code": code})  # once only
+    call("post", "/api/admin/login", 400, json={"code": 5})
 
     # clusters, as an admin
     call("post", "/api/clusters", 401, json={"model": "pattern", "k": 4})
@@ -232,6 +258,36 @@ def test_real_answers_of_every_operation_match_the_description(app, settings, ad
     call("get", "/api/clusters/v77/moves", 404)
     call("get", "/api/clusters/v1/export.csv", 200)
     call("get", "/api/clusters/v77/export.csv", 404)
+    # other clustering methods, cluster editing, comments on versions
+    assert call("get", "/api/clusters/suggest-eps?model=pattern&min_samples=3", 200).get_json()["eps"] > 0
+    call("get", "/api/clusters/suggest-eps?model=pattern&min_samples=1", 400)
+    call("get", "/api/clusters/suggest-eps?model=nope", 404)
+    call("post", "/api/clusters", 400, json={"model": "pattern", "method": "dbscan", "eps": 0.000001},
+         headers=admin_headers)
+    job = call.job_done(call("post", "/api/clusters", 202, json={"model": "pattern", "method": "agglomerative",
+                                                                 "k": 3, "linkage": "average"},
+                             headers=admin_headers).get_json()["job"])
+    assert job["state"] == "done" and job["result"]["method"] == "agglomerative", job
+    call("post", "/api/clusters/v1/clusters", 201, json={"ids": [member], "name": "Odd ones"}, headers=admin_headers)
+    call("post", "/api/clusters/v1/clusters", 400, json={"ids": [member], "name": ""}, headers=admin_headers)
+    call("post", "/api/clusters/v77/clusters", 404, json={"ids": [member], "name": "x"}, headers=admin_headers)
+    call("post", "/api/clusters/v1/clusters", 401, json={"ids": [member], "name": "x"})
+    call("post", "/api/clusters/v1/rename", 200, json={"cluster": 0, "name": "Checks"}, headers=admin_headers)
+    call("post", "/api/clusters/v1/rename", 404, json={"cluster": 77, "name": "x"}, headers=admin_headers)
+    call("post", "/api/clusters/v1/rename", 403, json={"cluster": 0, "name": "x"}, headers=bad_token)
+    note = call("post", "/api/comments", 201, json={"kind": "cluster", "subject": "v1", "body": "first try"},
+                headers=admin_headers).get_json()
+    call("post", "/api/comments", 201, json={"kind": "model", "subject": "pattern/v1", "body": "baseline"},
+         headers=admin_headers)
+    call("post", "/api/comments", 404, json={"kind": "model", "subject": "pattern/v77", "body": "x"},
+         headers=admin_headers)
+    call("post", "/api/comments", 401, json={"kind": "cluster", "subject": "v1", "body": "x"})
+    call("get", "/api/comments?kind=cluster&subject=v1", 200)
+    call("get", "/api/comments?kind=other", 400)
+    call("put", f"/api/comments/{note['id']}", 200, json={"body": "k = 4 merges plaids"}, headers=admin_headers)
+    call("put", "/api/comments/987654", 404, json={"body": "x"}, headers=admin_headers)
+    call("delete", f"/api/comments/{note['id']}", 200, headers=admin_headers)
+    call("delete", f"/api/comments/{note['id']}", 404, headers=admin_headers)
 
     # ratings: each design's colourways rated alike, the rest poorly, through the API
     by_design: dict[str, list[dict[str, Any]]] = {}
@@ -274,6 +330,42 @@ def test_real_answers_of_every_operation_match_the_description(app, settings, ad
     call("post", f"/api/jobs/{slow['job']}/cancel", 200, headers=admin_headers)
     assert call.job_done(slow["job"])["state"] in ("cancelled", "done")
     call("get", "/api/jobs?kind=train", 200)
+
+    # catalogue folders and change alerts: a private folder with one new file (the demo folder is shared)
+    from swatch.catalog.folders import register_folder
+
+    house = tmp_path / "house"
+    house.mkdir()
+    Image.open(sorted(demo_images.glob("*.jpg"))[0]).rotate(90).save(house / "SS24 - HOUSE - HS1-1.png")
+    folder = register_folder(Catalog(settings.db_path), str(house), None, None)
+    call("get", "/api/folders", 200)
+    call("get", "/api/changes", 200)
+    call("post", "/api/ingest", 409, json={}, headers=admin_headers)  # nothing checked yet: nothing pending
+    call("post", "/api/changes/check", 401)
+    call("post", "/api/changes/check", 403, headers=bad_token)
+    call("post", "/api/changes/check", 400, data="[1", content_type="application/json", headers=admin_headers)
+    call("post", "/api/changes/check", 415, data="x", content_type="text/plain", headers=admin_headers)
+    call("post", "/api/changes/check", 413, data="[" * 3_000_000, content_type="application/json",
+         headers=admin_headers)
+    assert call("post", "/api/changes/check", 200, headers=admin_headers).get_json()["pending"]
+    call("get", f"/api/folders/{folder}/preview?path=SS24%20-%20HOUSE%20-%20HS1-1.png", 200)
+    call("get", f"/api/folders/{folder}/preview?path=../x.png", 400)
+    call("get", f"/api/folders/{folder}/preview?path=other.png", 404)
+    call("post", "/api/ingest", 401, json={"folder": folder})
+    call("post", "/api/ingest", 403, json={"folder": folder}, headers=bad_token)
+    call("post", "/api/ingest", 400, json={"path": "/etc"}, headers=admin_headers)
+    call("post", "/api/ingest", 404, json={"folder": 987654}, headers=admin_headers)
+    call("post", "/api/ingest", 415, data="x", content_type="text/plain", headers=admin_headers)
+    call("post", "/api/ingest", 413, data="[" * 3_000_000, content_type="application/json", headers=admin_headers)
+    ingesting = call("post", "/api/ingest", 202, json={}, headers=admin_headers).get_json()
+    call("post", "/api/ingest", 409, json={"folder": folder}, headers=admin_headers)
+    assert call.job_done(ingesting["job"])["state"] == "done"
+    call("post", f"/api/folders/{folder}/remove", 401)
+    call("post", f"/api/folders/{folder}/remove", 403, headers=bad_token)
+    call("post", "/api/folders/987654/remove", 404, headers=admin_headers)
+    removing = call("post", f"/api/folders/{folder}/remove", 202, headers=admin_headers).get_json()
+    assert call.job_done(removing["job"])["state"] == "done"
+    call("post", f"/api/folders/{folder}/remove", 409, headers=admin_headers)
 
     # every documented operation answered its success status, and a documented 4xx where it has one
     for path, method in documented_operations(spec):

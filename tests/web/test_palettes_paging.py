@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 
@@ -42,15 +41,14 @@ def striped(tmp_path: Path):
     from swatch.web import create_app
 
     app = create_app({"TESTING": True, "SETTINGS": settings})
-    catalog = Catalog(settings.db_path)
+    catalog = Catalog(settings.database)
     return app.test_client(), images, catalog.live_images(), settings, catalog
 
 
 def _forget_palettes(settings: Settings) -> None:
     """What a catalogue ingested before palettes were stored looks like."""
-    with sqlite3.connect(settings.db_path) as conn:
-        conn.execute("DELETE FROM palettes")
-    conn.close()
+    with Catalog(settings.database).transaction() as tx:
+        tx.execute("DELETE FROM palettes")
 
 
 def test_palette_stored_at_ingest_equals_the_on_demand_one(striped) -> None:
@@ -115,7 +113,7 @@ def test_paging_returns_every_image_exactly_once(tmp_path: Path, params: dict[st
     client = create_app({"TESTING": True, "SETTINGS": settings}).test_client()
     seen, total = _all_pages(client, 37, **params)
     assert len(seen) == len(set(seen)) == total
-    catalog = Catalog(settings.db_path)
+    catalog = Catalog(settings.database)
     rows = catalog.images_by_ids([int(i) for i in made["ids"]])
     wanted = {i for i, r in rows.items()
               if (not params.get("season") or r.season == params["season"])

@@ -48,7 +48,7 @@ def fetch(client, url: str, **kwargs):  # type: ignore[no-untyped-def]
 
 
 def test_every_kind_of_response_carries_the_headers(client, settings) -> None:  # type: ignore[no-untyped-def]
-    img = Catalog(settings.db_path).live_images()[0]
+    img = Catalog(settings.database).live_images()[0]
     answers = {
         "/": 200, "/training": 200, "/api/docs": 200, "/openapi.json": 200, "/static/js/designer.js": 200,
         "/static/app.css": 200, "/health": 200,
@@ -118,7 +118,7 @@ def own_catalogue(tmp_path: Path):  # type: ignore[no-untyped-def]
     from swatch.web import create_app
 
     app = create_app({"TESTING": True, "SETTINGS": settings})
-    rows = {r.path: r for r in Catalog(settings.db_path).live_images()}
+    rows = {r.path: r for r in Catalog(settings.database).live_images()}
     return app.test_client(), images, rows, settings
 
 

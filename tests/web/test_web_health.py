@@ -8,7 +8,7 @@ def test_health_counts_live_images(client, settings):
     assert resp.status_code == 200
     body = resp.get_json()
     assert body["status"] == "ok"
-    assert body["images"] == Catalog(settings.db_path).count_images() == 36
+    assert body["images"] == Catalog(settings.database).count_images() == 36
 
 
 def test_unknown_route_is_json_404(client):

@@ -11,7 +11,7 @@ from swatch.catalog.db import Catalog
 
 
 def first_image(settings):  # type: ignore[no-untyped-def]
-    return Catalog(settings.db_path).live_images()[0]
+    return Catalog(settings.database).live_images()[0]
 
 
 def fetch(client, url: str, **kwargs):  # type: ignore[no-untyped-def]
@@ -86,7 +86,7 @@ def test_original_file(client, settings) -> None:  # type: ignore[no-untyped-def
 
 def test_original_file_gone_from_disk_is_404(client, settings) -> None:  # type: ignore[no-untyped-def]
     img = first_image(settings)
-    catalog = Catalog(settings.db_path)
+    catalog = Catalog(settings.database)
     with catalog.transaction() as tx:  # point the row at a copy we can delete, leaving the shared images alone
         tx.execute("UPDATE images SET root = ? WHERE id = ?", (str(settings.data_dir), img.id))
     res = client.get(f"/images/{img.id}/file")

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from PIL import Image
 
-from swatch.features.backbone import weights_sha256
+from swatch.features.backbone_spec import HEAD, Layer, layer_widths, parse_layers, weights_path, weights_sha256
 from swatch.features.base import Extractor, l2_normalise
 from swatch.features.pattern.centre import centre_vector
-from swatch.features.pattern.pooling import HEAD, Layer, LayerPool, parse_layers
 from swatch.features.pattern.views import View, view_arrays
+
+if TYPE_CHECKING:
+    from swatch.features.pattern.pooling import LayerPool
+
+#: what runs the network: ONNX Runtime (the default, measured fastest on CPU: bench/throughput.py) or PyTorch
+RUNTIMES = ("onnxruntime", "torch")
 
 
 class PatternExtractor(Extractor):
@@ -35,6 +41,7 @@ class PatternExtractor(Extractor):
         trim: bool = True,
         centre: bool = True,
         threads: int = 0,
+        runtime: str = "onnxruntime",
     ):
         self.backbone_name = backbone
         self.size = int(size)
@@ -47,25 +54,78 @@ class PatternExtractor(Extractor):
         self._views = [View.parse(v, self.size) for v in self.views]
         self.layers = parse_layers(tuple(layers))
         self.decode_side = max(v.side for v in self._views)
-        if threads:
-            torch.set_num_threads(threads)
-        self.pool = LayerPool(backbone, self.layers, self.gem_p)
-        self.layer_dims = self.pool.layer_dims
+        self.threads = int(threads)
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+        self.runtime = runtime
+        weights_path(backbone)  # BackboneError now for an unknown backbone or a missing weights package
+        # the widths are known without the network: describing an extractor (ingest comparing a stored
+        # version's settings) never imports torch; the backbone loads on the first extraction
+        self.layer_dims = layer_widths(backbone, self.layers)
         self.dim = sum(self.layer_dims)
-        self._mean = centre_vector(self) if self.centre else np.zeros(self.dim, np.float32)
+        self._pool: LayerPool | None = None
+        self._engine: Callable[[np.ndarray], list[np.ndarray]] | None = None
+        self._centre: np.ndarray | None = None
+        self._load_lock = threading.Lock()
+
+    @property
+    def pool(self) -> LayerPool:
+        """The PyTorch backbone cut at the wanted layers, loaded on first use (the reference the exported
+        graph is checked against, and the runtime with runtime="torch")."""
+        if self._pool is None:
+            with self._load_lock:
+                if self._pool is None:
+                    import torch
+
+                    from swatch.features.pattern.pooling import LayerPool
+
+                    if self.threads:
+                        torch.set_num_threads(self.threads)
+                    self._pool = LayerPool(self.backbone_name, self.layers, self.gem_p)
+        return self._pool
+
+    @property
+    def engine(self) -> Callable[[np.ndarray], list[np.ndarray]]:
+        """(N, 3, H, W) float32 -> per layer (N, C) pooled unit rows: ONNX Runtime (exported from the backbone
+        at first use, runtime.py) or PyTorch; loaded once, whichever thread asks first."""
+        if self._engine is None:
+            if self.runtime == "torch":
+                pool = self.pool
+
+                def run(x: np.ndarray) -> list[np.ndarray]:
+                    import torch
+
+                    with torch.inference_mode():
+                        return [t.numpy() for t in pool(torch.from_numpy(x))]
+
+                self._engine = run
+            else:
+                with self._load_lock:
+                    if self._engine is None:
+                        from swatch.features.pattern.runtime import OnnxPool
+
+                        self._engine = OnnxPool(self.backbone_name, self.layers, self.gem_p, self.threads)
+        return self._engine
+
+    @property
+    def _mean(self) -> np.ndarray:
+        """The fixed centre of the rows (shipped for the default settings, else computed once)."""
+        if self._centre is None:
+            self._centre = centre_vector(self) if self.centre else np.zeros(self.dim, np.float32)
+        return self._centre
 
     def layer_rows(self, images: list[Image.Image]) -> np.ndarray:
         """Rows before centring: per layer, the views' pooled vectors summed and renormalised; concatenated."""
+        engine = self.engine
         arrays = view_arrays([np.asarray(img, dtype=np.uint8) for img in images], self.trim)
-        total: list[torch.Tensor] | None = None
-        with torch.inference_mode():
-            for view in self._views:
-                step = view.chunk()
-                chunks = [self.pool(view.batch(arrays[i:i + step])) for i in range(0, len(arrays), step)]
-                parts = [torch.cat(layer) for layer in zip(*chunks, strict=True)]
-                total = parts if total is None else [t + p for t, p in zip(total, parts, strict=True)]
-            assert total is not None
-            return torch.cat([torch.nn.functional.normalize(t, dim=1) for t in total], dim=1).numpy()
+        total: list[np.ndarray] | None = None
+        for view in self._views:
+            step = view.chunk()
+            chunks = [engine(view.pixels(arrays[i:i + step])) for i in range(0, len(arrays), step)]
+            parts = [np.concatenate(layer) for layer in zip(*chunks, strict=True)]
+            total = parts if total is None else [t + p for t, p in zip(total, parts, strict=True)]
+        assert total is not None
+        return np.concatenate([l2_normalise(t) for t in total], axis=1)
 
     def _extract(self, images: list[Image.Image]) -> np.ndarray:
         """Each layer block centred on the fixed mean and renormalised (the base class normalises the row)."""

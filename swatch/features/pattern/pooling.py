@@ -7,10 +7,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from swatch.features.backbone import fuse_batchnorm, load_backbone
+from swatch.features.backbone import BackboneError, fuse_batchnorm, load_backbone
+from swatch.features.backbone_spec import HEAD, Layer, layer_widths, parse_layers
 
-HEAD = "head"  # the 1280-channel conv head; integers name stages of model.blocks
-Layer = int | str
+__all__ = ["HEAD", "Layer", "LayerPool", "gem", "parse_layers"]
 
 
 def gem(x: torch.Tensor, p: float = 3.0, eps: float = 1e-6) -> torch.Tensor:
@@ -19,14 +19,6 @@ def gem(x: torch.Tensor, p: float = 3.0, eps: float = 1e-6) -> torch.Tensor:
     if p == 1.0:
         return x.mean(dim=(2, 3))
     return x.pow(p).mean(dim=(2, 3)).pow(1.0 / p)
-
-
-def parse_layers(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
-    """Stage numbers (digit strings as stored in info.json become ints) or 'head'; ValueError otherwise."""
-    parsed = tuple(int(x) if isinstance(x, str) and x.isdigit() else x for x in layers)
-    if not parsed or any(x != HEAD and not isinstance(x, int) for x in parsed):
-        raise ValueError("layers must be stage numbers or 'head'")
-    return parsed
 
 
 class LayerPool:
@@ -40,6 +32,9 @@ class LayerPool:
         with torch.inference_mode():
             probe = self(torch.zeros(1, 3, 64, 64))
         self.layer_dims = [int(p.shape[1]) for p in probe]
+        if self.layer_dims != layer_widths(backbone, layers):
+            raise BackboneError(f"{backbone}: layers {list(layers)} have {self.layer_dims} channels, "
+                                f"backbone_spec says {layer_widths(backbone, layers)}")
 
     def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Per layer: (N, C) GeM-pooled and L2-normalised."""

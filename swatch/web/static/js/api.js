@@ -1,5 +1,7 @@
 // JSON requests to the Swatch server: a delayed loading bar, ApiError for non-2xx answers, the admin token.
 
+import { toast } from "./dom.js";
+
 const BUSY_DELAY_MS = 100; // show the loading bar only for anything slower than this
 const ADMIN_TOKEN_KEY = "swatch.adminToken"; // sessionStorage: kept for this browser tab only
 let pending = 0;
@@ -102,4 +104,25 @@ export function adminHeaders() {
 /** POST `json` to `path` with the admin token. */
 export function adminCall(path, json) {
   return api(path, { json, headers: adminHeaders() });
+}
+
+/**
+ * The printed admin link (?login=<one-time code>): dropped from the address at once, then exchanged with the
+ * server for the admin token of this tab. Resolves true when this tab was logged in.
+ */
+export async function redeemAdminLink() {
+  const url = new URL(location.href);
+  const code = url.searchParams.get("login");
+  if (!code) return false;
+  url.searchParams.delete("login");
+  history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+  try {
+    const data = await api("/api/admin/login", { json: { code } });
+    setAdminToken(data.token);
+    toast("Logged in as admin for this tab (the admin link works once).");
+    return true;
+  } catch (err) {
+    toast(`Admin link not accepted: ${err.message}`, "error");
+    return false;
+  }
 }

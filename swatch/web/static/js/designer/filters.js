@@ -58,7 +58,9 @@ export async function fillClusterSelect(fieldset) {
   if (!version) return;
   try {
     const data = await clustersOf(version);
-    for (const c of data.clusters || []) select.append(h("option", { value: c.cluster }, `Cluster ${c.cluster} (${c.size})`));
+    for (const c of (data.clusters || []).filter((x) => !x.not_grouped)) {
+      select.append(h("option", { value: c.cluster }, `Cluster ${c.cluster}${c.name ? ` · ${c.name}` : ""} (${c.size})`));
+    }
   } catch (err) {
     toast(`Could not load clusters: ${err.message}`, "error");
   }

@@ -7,15 +7,18 @@ import { filterBody, readFilters, resFilters, wireFilters } from "./filters.js";
 import { loadQueryPalette, watchPalette } from "./palettes.js";
 import { stars } from "./ratings.js";
 import { currentVersion, state } from "./state.js";
+import { openZoom, pickBox } from "./compare.js";
+import { recordSearch } from "./urlstate.js";
+import { clearMarks, markButtons, markCount, marksBody } from "./marks.js";
 
-const found = { results: [], page: 1, full: false, seq: 0 };
+const found = { results: [], page: 1, full: false, seq: 0, refine: false };
 
-/** Search with a catalogue design (`push`: put its id into the address). */
-export function openImage(img, push = true) {
+/** Search with a catalogue design (the search goes into the address: designer/urlstate.js). */
+export function openImage(img) {
   performance.clearMarks("swatch:click");
   performance.mark("swatch:click");
   state.query = { type: "image", image: img };
-  if (push && location.hash !== `#id=${img.id}`) history.replaceState(null, "", `#id=${img.id}`);
+  clearMarks();
   for (const el of document.querySelectorAll(".tile.selected")) el.classList.remove("selected");
   const t = document.querySelector(`.tile[data-id="${img.id}"]`);
   if (t) t.classList.add("selected");
@@ -45,6 +48,8 @@ function renderQuery() {
         h("span", { class: "palette-row" }, h("span", { class: "muted" }, "Main colours"), h("span", { class: "palette" })),
         h("span", { class: "query-actions" },
           isImage ? h("a", { href: `/images/${img.id}/file`, target: "_blank", rel: "noopener" }, "Open original") : null,
+          isImage ? h("button", { type: "button", class: "link-button", onclick: () => openZoom(img) }, "Zoom") : null,
+          isImage ? pickBox(img) : null,
           isImage ? null : h("span", { class: "muted" }, "Ratings need a catalogue design as the query.")),
       )),
   );
@@ -60,6 +65,10 @@ function searchParams() {
 
 /** The query's search answer: a catalogue design by id (JSON) or an upload (multipart). */
 function ask(q, filters) {
+  if (q.type === "image" && found.refine) {  // re-rank the list from the marks on it (designer/marks.js)
+    const body = { ids: [q.image.id], ...marksBody(found.results.map((r) => r.id)), ...searchParams(), ...filters };
+    return api("/find-similar/refine", { json: body });
+  }
   if (q.type === "image") return api("/find-similar", { json: { id: q.image.id, ...searchParams(), ...filters } });
   const form = new FormData();
   form.append("image", q.file);
@@ -73,6 +82,7 @@ export async function search(reset) {
   const q = state.query;
   if (!q) return;
   if (reset) found.page = 1;
+  if (reset && q.type === "image") recordSearch();
   const seq = ++found.seq;
   const list = $("#results");
   $("#res-status").textContent = "Searching…";
@@ -102,15 +112,31 @@ function renderResults(from) {
   list.append(...cards);
   const first = list.querySelector(".result-thumb");
   if (from === 0 && first) first.setAttribute("tabindex", "0");
+  renderStatus();
+  for (const card of cards) watchPalette(card);
+  if (from === 0) markResultsPainted(list);
+}
+
+/** The line above the results: how many, "Show more", and "Re-rank" once results are marked. */
+function renderStatus() {
   const n = found.results.length;
   const status = $("#res-status");
   status.replaceChildren(n ? `${plural(n, "most similar design")} by ${modelLabel(state.model).toLowerCase()}.` :
     "No similar design passes these filters.");
-  if (found.full) {
+  if (found.full && !found.refine) {
     status.append(" ", h("button", { type: "button", class: "link-button", onclick: () => { found.page += 1; search(false); } }, "Show more"));
   }
-  for (const card of cards) watchPalette(card);
-  if (from === 0) markResultsPainted(list);
+  const marked = markCount();
+  if (marked && state.query && state.query.type === "image") {
+    status.append(" ", h("button", {
+      type: "button", class: "link-button", id: "rerank",
+      title: "Move the search toward the designs marked alike and away from the others (the marks are saved as ratings)",
+      onclick: async () => {
+        found.refine = true;
+        try { await search(true); } finally { found.refine = false; }
+      },
+    }, `Re-rank with ${plural(marked, "mark")}`));
+  }
 }
 
 function markResultsPainted(list) {
@@ -137,7 +163,10 @@ function resultCard(r, rank) {
       h("p", { class: "meta" }, [r.season, r.quality].filter(Boolean).join(" · ") || "\u00a0"),
       r.features && r.features.length ? h("p", { class: "meta" }, composition(r.features)) : null,
       h("div", { class: "why" }, whyText(r)),
-      stars(r)));
+      stars(r),
+      state.query && state.query.type === "image" ? markButtons(r, renderStatus) : null,
+      h("div", { class: "card-tools" }, pickBox(r),
+        h("button", { type: "button", class: "link-button zoom-button", onclick: () => openZoom(r) }, "Zoom"))));
 }
 
 /** A plain-words reason for a match: same design / quality, and shared colours once the palettes are in. */
@@ -155,6 +184,11 @@ function whyText(r) {
   if (q && q.type === "image" && r.quality && r.quality === q.image.quality) parts.push(h("span", { class: "tag" }, "Same quality"));
   if (usesColour) parts.push(h("span", { class: "palette-hint", dataset: { for: r.id } }, h("span", { class: "muted" }, "colours…")));
   return parts;
+}
+
+/** The results shown, with what produced them (for export). */
+export function currentResults() {
+  return { results: found.results, query: state.query, model: state.model, version: currentVersion() };
 }
 
 /** Result filters and keyboard moves through the result grid. */

@@ -1,4 +1,4 @@
-// The side panel (right): the models with their versions to pick from, and the cluster sets to open.
+// The side panel (right): the models with their versions (and comments) to pick from, and the cluster sets to open.
 
 import { api } from "../api.js";
 import { $, h, toast } from "../dom.js";
@@ -9,7 +9,13 @@ import { catFilters, fillClusterSelect } from "./filters.js";
 import { openImage } from "./results.js";
 import { activeVersion, chooseModel, clustersOf, state, versionsOf } from "./state.js";
 
-/** The model list: each model's versions as buttons, the one in use marked. */
+let modelNotes = new Map(); // "pattern/v2" -> its comments (training page)
+let setNotes = new Map(); // "v3" -> the cluster set's comments
+
+const notesLine = (notes) => (notes && notes.length
+  ? h("small", { class: "muted version-notes" }, notes.map((n) => n.body).join(" · ")) : null);
+
+/** The model list: each model's versions as buttons (with their comments), the one in use marked. */
 export function renderModels() {
   const list = $("#models");
   const models = (state.models && state.models.models) || [];
@@ -29,7 +35,8 @@ export function renderModels() {
             type: "button", class: "version" + (chosen ? " chosen" : ""), "aria-pressed": chosen ? "true" : "false",
             title: versionTitle(v), onclick: () => chooseVersion(name, v.version),
           }, v.version, v.version === m.active ? h("span", { class: "pill" }, "active") : null,
-          v.info && v.info.kind ? h("small", { class: "muted" }, ` ${v.info.kind}`) : null));
+          v.info && v.info.kind ? h("small", { class: "muted" }, ` ${v.info.kind}`) : null),
+          notesLine(modelNotes.get(`${name}/${v.version}`)));
       })));
   }));
 }
@@ -46,7 +53,10 @@ function chooseVersion(model, version) {
 
 export async function loadModelList() {
   try {
+    const notes = api("/api/comments", { params: { kind: "model" } }).catch(() => ({ comments: [] }));
     state.models = await api("/api/models");
+    modelNotes = new Map();
+    for (const n of (await notes).comments || []) modelNotes.set(n.subject, [...(modelNotes.get(n.subject) || []), n]);
   } catch (err) {
     state.models = { models: [] };
     toast(`Models unavailable: ${err.message}`, "error");
@@ -70,8 +80,9 @@ export async function loadSideClusters() {
     $("#clusters").replaceChildren(h("p", { class: "muted" }, "No cluster sets yet: make one on the training page."));
     return;
   }
+  setNotes = new Map(versions.map((v) => [v.version, v.comments || []]));
   select.replaceChildren(...versions.map((v) => h("option", { value: v.version },
-    `${v.version} · ${modelLabel(v.model)} · ${v.k} clusters`)));
+    `${v.version} · ${modelLabel(v.model)} · ${v.k} clusters` + (v.method && v.method !== "kmeans" ? ` (${v.method})` : ""))));
   const saved = storage.get("clusterVersion", "");
   select.value = versions.some((v) => v.version === saved) ? saved : versions[versions.length - 1].version;
   select.addEventListener("change", () => { storage.set("clusterVersion", select.value); showClusters(select.value); });
@@ -85,13 +96,14 @@ async function showClusters(version) {
   try {
     const data = await clustersOf(version);
     const clusters = (data.clusters || []).slice().sort((a, b) => b.size - a.size);
-    box.replaceChildren(...clusters.map((c, k) => h("details", { class: "cluster", open: k === 0 },
-      h("summary", {}, h("span", {}, `Cluster ${c.cluster}`), h("span", { class: "muted" }, `${c.size} designs`)),
+    box.replaceChildren(notesLine(setNotes.get(version)) || "", ...clusters.map((c, k) => h("details", { class: "cluster", open: k === 0 },
+      h("summary", {}, h("span", {}, c.not_grouped ? "Not grouped" : `Cluster ${c.cluster}` + (c.name ? ` · ${c.name}` : "")),
+        h("span", { class: "muted" }, `${c.size} designs`)),
       h("div", { class: "reps" }, ...(c.representatives || []).slice(0, 6).map((img) =>
         h("button", { type: "button", class: "rep", onclick: () => openImage(img), title: describe(img) },
           h("img", { src: thumbUrl(img), alt: describe(img), loading: "lazy", width: 64, height: 64 })))),
-      h("button", { type: "button", class: "link-button", onclick: () => filterCatalogueToCluster(version, c.cluster) },
-        "Show in catalogue"))));
+      c.not_grouped ? null : h("button", { type: "button", class: "link-button",
+        onclick: () => filterCatalogueToCluster(version, c.cluster) }, "Show in catalogue"))));
   } catch (err) {
     box.replaceChildren(h("p", { class: "muted" }, `Clusters unavailable: ${err.message}`));
   }

@@ -1,9 +1,13 @@
-// Clusters: the table of cluster sets, starting a clustering run, comparing two sets.
+// Clusters: the table of cluster sets (with their comments), starting a clustering run (k-means, DBSCAN with a
+// suggested eps, agglomerative), comparing two sets.
 
 import { adminCall, api, clusterUrl } from "../api.js";
 import { $, h, messageRow, toast } from "../dom.js";
 import { date, fixed, modelLabel, pct } from "../format.js";
 import { watchJob } from "./jobs.js";
+import { notesCell } from "./notes.js";
+
+const METHOD_LABELS = { kmeans: "k-means", dbscan: "density", agglomerative: "agglomerative" };
 
 const versionListeners = [];
 
@@ -12,18 +16,27 @@ export function onClusterVersions(fn) {
   versionListeners.push(fn);
 }
 
-/** "v3 (Pattern, k=8)": a cluster set in a picker. */
+/** "v3 (Pattern, k=8)": a cluster set in a picker (its method named when not k-means). */
 export function setLabel(v) {
-  return `${v.version} (${modelLabel(v.model)}, k=${v.k})`;
+  const how = v.method && v.method !== "kmeans" ? `${METHOD_LABELS[v.method] || v.method}, ` : "";
+  return `${v.version} (${modelLabel(v.model)}, ${how}k=${v.k})`;
+}
+
+/** "k-means", "density, eps 0.31, 12 not grouped", "agglomerative, ward". */
+function methodText(v) {
+  const p = v.params || {};
+  if (v.method === "dbscan") return `density, eps ${fixed(p.eps)}, ${(v.metrics || {}).not_grouped ?? 0} not grouped`;
+  if (v.method === "agglomerative") return `agglomerative, ${p.linkage}`;
+  return "k-means";
 }
 
 function clusterRow(v) {
-  return h("tr", {},
+  return h("tr", { dataset: { version: v.version } },
     h("td", {}, v.version, " ", h("a", { href: clusterUrl(v.version, "/export.csv"),
       title: `Download ${v.version} as CSV (file name, design, cluster)` }, "CSV")),
     h("td", {}, `${modelLabel(v.model)} ${v.feature_version}`),
     h("td", {}, v.k), h("td", {}, fixed(v.metrics && v.metrics.silhouette)), h("td", {}, v.moves ?? 0),
-    h("td", {}, date(v.created_at)));
+    h("td", { class: "method-cell" }, methodText(v)), notesCell(v.comments), h("td", {}, date(v.created_at)));
 }
 
 /** The cluster set table (newest first) and the compare pickers (the last two sets preselected). */
@@ -33,12 +46,12 @@ export async function loadClusters() {
   try {
     data = await api("/api/clusters");
   } catch (err) {
-    body.replaceChildren(messageRow(6, `Clusters unavailable: ${err.message}`));
+    body.replaceChildren(messageRow(8, `Clusters unavailable: ${err.message}`));
     return;
   }
   const versions = data.versions || [];
   body.replaceChildren(...(versions.length ? versions.slice().reverse().map(clusterRow)
-    : [messageRow(6, "No cluster sets yet: start one below.")]));
+    : [messageRow(8, "No cluster sets yet: start one below.")]));
   const compare = $("#compare-form").elements;
   for (const name of ["a", "b"]) {
     compare.namedItem(name).replaceChildren(...versions.map((v) => h("option", { value: v.version }, setLabel(v))));
@@ -50,12 +63,57 @@ export async function loadClusters() {
   for (const fn of versionListeners) fn(versions);
 }
 
+/** The request body of the clustering form, for the method chosen. */
+function clusterBody(f) {
+  const method = f.namedItem("method").value;
+  const body = { model: f.namedItem("model").value, method };
+  if (method === "dbscan") {
+    const eps = f.namedItem("eps").value.trim();
+    if (eps) body.eps = Number(eps);
+    body.min_samples = Number(f.namedItem("min_samples").value || 5);
+    return body;
+  }
+  const k = f.namedItem("k").value.trim().toLowerCase();
+  body.k = k === "auto" || !k ? "auto" : Number(k);
+  body.seed = Number(f.namedItem("seed").value || 0);
+  if (method === "agglomerative") body.linkage = f.namedItem("linkage").value;
+  return body;
+}
+
+let suggestSeq = 0;
+
+/** Pre-fill DBSCAN's eps with the server's suggestion (the knee of the k-distance curve) for the model chosen. */
+async function suggestEps() {
+  const f = $("#cluster-form").elements;
+  const note = $("#method-note");
+  const seq = ++suggestSeq;
+  const min = Number(f.namedItem("min_samples").value || 5);
+  try {
+    const s = await api("/api/clusters/suggest-eps", { params: { model: f.namedItem("model").value, min_samples: min } });
+    if (seq !== suggestSeq) return;
+    f.namedItem("eps").value = String(s.eps);
+    note.textContent = `Suggested eps ${s.eps} (knee of the distance to the ${s.min_samples}th nearest design, `
+      + `${s.sample} designs sampled). Designs in no dense group are shown as “not grouped”.`;
+  } catch (err) {
+    if (seq === suggestSeq) note.textContent = `No eps suggestion: ${err.message}`;
+  }
+}
+
+/** Show the fields of the chosen method only; a density run gets its eps suggested. */
+function showMethodFields() {
+  const f = $("#cluster-form");
+  const method = f.elements.namedItem("method").value;
+  f.querySelectorAll("[data-method]").forEach((el) => { el.hidden = !el.dataset.method.split(" ").includes(method); });
+  const k = f.elements.namedItem("k");
+  if (method === "agglomerative" && k.value.trim().toLowerCase() === "auto") k.value = "12";
+  $("#method-note").textContent = method === "agglomerative"
+    ? "Agglomerative clusters a sample of at most 5,000 designs; the rest join the nearest cluster." : "";
+  if (method === "dbscan") suggestEps();
+}
+
 async function startClustering(ev) {
   ev.preventDefault();
-  const f = ev.target.elements;
-  const k = f.namedItem("k").value.trim().toLowerCase();
-  const body = { model: f.namedItem("model").value, k: k === "auto" || !k ? "auto" : Number(k),
-    seed: Number(f.namedItem("seed").value || 0) };
+  const body = clusterBody(ev.target.elements);
   try {
     await adminCall("/api/clusters", body);
     toast("Clustering started");
@@ -84,6 +142,13 @@ async function compareSets(ev) {
 }
 
 export function wireClusterForms() {
-  $("#cluster-form").addEventListener("submit", startClustering);
+  const form = $("#cluster-form");
+  form.addEventListener("submit", startClustering);
+  form.elements.namedItem("method").addEventListener("change", showMethodFields);
+  for (const name of ["model", "min_samples"]) {
+    form.elements.namedItem(name).addEventListener("change", () => {
+      if (form.elements.namedItem("method").value === "dbscan") suggestEps();
+    });
+  }
   $("#compare-form").addEventListener("submit", compareSets);
 }

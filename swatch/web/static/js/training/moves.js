@@ -1,10 +1,12 @@
-// Moves: browse a cluster set's clusters, tick designs and move them by hand; the set's history of moves.
+// Moves: browse a cluster set's clusters, tick designs and move them by hand (or into a new cluster), name
+// clusters; the set's comments and history of moves.
 
 import { adminCall, api, clusterUrl } from "../api.js";
 import { $, h, messageRow, toast } from "../dom.js";
 import { describe, minute, plural, thumbUrl } from "../format.js";
 import { storage } from "../storage.js";
 import { loadClusters, setLabel } from "./clusters.js";
+import { addNote, noteItem } from "./notes.js";
 
 const MEMBERS_SHOWN = 200; // designs of a cluster shown, nearest the centre first
 const MOVES_SHOWN = 50;
@@ -27,7 +29,13 @@ export function fillFixVersions(versions) {
   }
 }
 
-/** Sizes of every cluster of a set (no members), then the chosen cluster's members and the set's moves. */
+/** "Not grouped" for DBSCAN's -1, else "Cluster 3" with its name when it has one. */
+function clusterName(c) {
+  if (c.not_grouped) return "Not grouped";
+  return `Cluster ${c.cluster}` + (c.name ? ` “${c.name}”` : "");
+}
+
+/** Sizes of every cluster of a set (no members), then the chosen cluster's members, the set's comments and moves. */
 async function loadFixVersion(version, cluster) {
   fix.version = version;
   const seq = ++fix.seq;
@@ -44,9 +52,24 @@ async function loadFixVersion(version, cluster) {
   const select = $("#fix-cluster");
   const previous = cluster ?? (select.value === "" ? 0 : Number(select.value));
   select.replaceChildren(...fix.clusters.map((c) => h("option", { value: c.cluster },
-    `Cluster ${c.cluster} · ${plural(c.size, "design")}` + (c.kmeans_size != null && c.kmeans_size !== c.size ? ` (k-means ${c.kmeans_size})` : ""))));
-  select.value = String(previous < fix.k ? previous : 0);
-  await Promise.all([loadMembers(), loadMoves()]);
+    `${clusterName(c)} · ${plural(c.size, "design")}` + (c.kmeans_size != null && c.kmeans_size !== c.size ? ` (at the run ${c.kmeans_size})` : ""))));
+  const ids = fix.clusters.map((c) => c.cluster);
+  select.value = String(ids.includes(previous) ? previous : ids.find((c) => c >= 0) ?? ids[0] ?? 0);
+  await Promise.all([loadMembers(), loadMoves(), loadSetNotes()]);
+}
+
+/** The comments on the chosen set. */
+export async function loadSetNotes() {
+  const list = $("#set-notes");
+  if (!fix.version) return;
+  const version = fix.version;
+  try {
+    const notes = (await api("/api/comments", { params: { kind: "cluster", subject: version } })).comments || [];
+    if (version !== fix.version) return;
+    list.replaceChildren(...(notes.length ? notes.map((n) => noteItem(n)) : [h("li", { class: "muted" }, "No comments yet.")]));
+  } catch (err) {
+    list.replaceChildren(h("li", { class: "muted" }, `Comments unavailable: ${err.message}`));
+  }
 }
 
 async function loadMembers() {
@@ -63,9 +86,12 @@ async function loadMembers() {
     return;
   }
   if (seq !== fix.seq) return;
-  const c = (data.clusters || [])[0] || { members: [], size: 0 };
+  const c = (data.clusters || [])[0] || { members: [], size: 0, cluster };
   c.members.forEach((m) => fix.known.set(m.id, m));
-  $("#fix-legend").textContent = `Designs in cluster ${cluster} of ${fix.version}`;
+  $("#fix-legend").textContent = `Designs in ${c.not_grouped ? "the not grouped set" : `cluster ${cluster}`} of ${fix.version}`;
+  $("#fix-members").classList.toggle("not-grouped", !!c.not_grouped);
+  $("#fix-name").value = c.not_grouped ? "" : c.name || "";
+  $("#fix-name").placeholder = c.not_grouped ? "designs in no dense group" : "no name yet";
   list.replaceChildren(...(c.members.length ? c.members.map(memberTile)
     : [h("li", { class: "muted" }, "This cluster is empty.")]));
   if (c.size > c.members.length) list.append(h("li", { class: "muted pick-more" }, `Showing the ${c.members.length} nearest the centre of ${c.size}.`));
@@ -79,7 +105,7 @@ function fillTargets(cluster) {
   const target = $("#fix-target");
   const chosen = target.value;
   target.replaceChildren(...fix.clusters.filter((x) => x.cluster !== cluster).map((x) =>
-    h("option", { value: x.cluster }, `cluster ${x.cluster} (${x.size})`)));
+    h("option", { value: x.cluster }, `${clusterName(x).replace(/^C/, "c").replace(/^Not/, "not")} (${x.size})`)));
   if ([...target.options].some((o) => o.value === chosen)) target.value = chosen;
 }
 
@@ -101,6 +127,7 @@ function updatePicked() {
   const n = picked().length;
   $("#fix-count").textContent = n ? `${plural(n, "design")} selected.` : "No designs selected.";
   $("#fix-move").disabled = !n || !$("#fix-target").value;
+  $("#fix-new").disabled = !n || !$("#fix-new-name").value.trim();
 }
 
 function showFix(message, kind) {
@@ -136,6 +163,45 @@ async function moveSelected() {
     + ` (by ${res.moved_by}, ${minute(res.moved_at)} UTC).` + (same ? ` ${plural(same, "design")} already there.` : ""), "ok");
   toast(`Moved ${plural(moved, "design")} to cluster ${res.to}`);
   await Promise.all([loadFixVersion(fix.version, from), loadClusters()]);
+}
+
+async function newCluster() {
+  const ids = picked();
+  const name = $("#fix-new-name").value.trim();
+  const by = $("#fix-by").value.trim();
+  if (!ids.length || !name) return;
+  let res;
+  try {
+    res = await adminCall(clusterUrl(fix.version, "/clusters"), { ids, name, ...(by ? { by } : {}) });
+  } catch (err) {
+    const why = moveError(err).replace("Not moved", "No new cluster");
+    showFix(why, "error");
+    toast(why, "error");
+    return;
+  }
+  showFix(`New cluster ${res.cluster} “${res.name}” of ${res.version} with ${plural(res.moved.length, "design")}.`, "ok");
+  toast(`Cluster ${res.cluster} “${res.name}” made`);
+  $("#fix-new-name").value = "";
+  await Promise.all([loadFixVersion(fix.version, res.cluster), loadClusters()]);
+}
+
+async function renameCluster(ev) {
+  ev.preventDefault();
+  const cluster = Number($("#fix-cluster").value);
+  const name = $("#fix-name").value.trim();
+  const by = $("#fix-by").value.trim();
+  if (!fix.version || !name) return;
+  try {
+    await adminCall(clusterUrl(fix.version, "/rename"), { cluster, name, ...(by ? { by } : {}) });
+  } catch (err) {
+    const why = moveError(err).replace("Not moved", "Not renamed");
+    showFix(why, "error");
+    toast(why, "error");
+    return;
+  }
+  showFix(`Cluster ${cluster} of ${fix.version} is now “${name}”.`, "ok");
+  toast("Renamed");
+  await loadFixVersion(fix.version, cluster);
 }
 
 function moveRow(r) {
@@ -174,5 +240,13 @@ export function wireFix() {
   $("#fix-all").addEventListener("click", () => checkAll(true));
   $("#fix-none").addEventListener("click", () => checkAll(false));
   $("#fix-move").addEventListener("click", moveSelected);
+  $("#fix-new").addEventListener("click", newCluster);
+  $("#fix-new-name").addEventListener("input", updatePicked);
+  $("#fix-rename").addEventListener("submit", renameCluster);
+  $("#set-note-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const input = ev.target.elements.namedItem("body");
+    if (await addNote("cluster", fix.version, input.value)) input.value = "";
+  });
   $("#fix-by").value = storage.get("movedBy", "");
 }
