@@ -285,7 +285,10 @@ def test_unchanged_reingest_via_cli_never_loads_the_backbone(tmp_path: Path) -> 
     first = run_cli(["--images", str(folder), "--quiet", "--json"], data, PYTHONPROFILEIMPORTTIME="1")
     assert first.returncode == 0, first.stderr[-2000:]
     assert json.loads(first.stdout)["added"] == 4
-    assert {"torch", "timm"} <= _imported(first.stderr)  # the check below can see an import of the backbone
+    # the check below can see the backbone being loaded: under ONNX Runtime (an export already cached in
+    # SWATCH_MODEL_CACHE_DIR) or under torch (exported first)
+    loaded = _imported(first.stderr)
+    assert "onnxruntime" in loaded or {"torch", "timm"} <= loaded
     features = data / "image_features"
     before = {p.relative_to(features).as_posix(): (os.readlink(p) if p.is_symlink() else p.stat().st_mtime_ns)
               for p in sorted(features.rglob("*"))}
@@ -293,7 +296,7 @@ def test_unchanged_reingest_via_cli_never_loads_the_backbone(tmp_path: Path) -> 
     def unchanged_run() -> dict[str, object]:
         proc = run_cli(["--images", str(folder), "--quiet", "--json"], data, PYTHONPROFILEIMPORTTIME="1")
         assert proc.returncode == 0, proc.stderr[-2000:]
-        assert not {"torch", "timm", "swatch.features.pattern.pooling"} & _imported(proc.stderr)
+        assert not {"torch", "timm", "onnxruntime", "swatch.features.pattern.pooling"} & _imported(proc.stderr)
         after = {p.relative_to(features).as_posix(): (os.readlink(p) if p.is_symlink() else p.stat().st_mtime_ns)
                  for p in sorted(features.rglob("*"))}
         assert after == before  # no version republished, no file rewritten

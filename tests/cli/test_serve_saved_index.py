@@ -99,7 +99,11 @@ def test_processes_map_the_published_graph_and_take_up_a_new_snapshot_while_answ
             stop.set()
             for t in searchers:
                 t.join(timeout=120)
-        assert second is not None and second["reused"] is False and second["rows"] == ROWS + len(new)
+        assert second is not None and second["rows"] == ROWS + len(new)
+        # the new snapshot's graph is built once in all: here at publish, or (when a searching server process
+        # noticed the snapshot first) by that one process, which saved it for this step and the other processes
+        built_by_servers = server.output().count("building the HNSW graph")
+        assert built_by_servers + (0 if second["reused"] else 1) == 1, server.output()[-3000:]
         assert errors == [], errors[:5]
 
         # every process serves the new designs, without a restart, from the graph saved here
@@ -109,7 +113,7 @@ def test_processes_map_the_published_graph_and_take_up_a_new_snapshot_while_answ
         again = _until_every_worker(f"{server.url}/api/models", workers, lambda s, b: s == 200 and (
             _pattern_index(b).get("count") == ROWS + len(new) and _pattern_index(b).get("mapped") is True))
         assert again == workers
-        assert "building the HNSW graph" not in server.output()
+        assert server.output().count("building the HNSW graph") == built_by_servers
         assert _children(server.pid) == workers
     finally:
         server.stop(timeout=30)
