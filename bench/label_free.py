@@ -22,9 +22,9 @@ import cv2
 import numpy as np
 from PIL import Image
 from quality import VARIANTS, make_variant
-from retrain import DATASETS, cached_ingest, labels_of, quality
+from retrain import DATASETS, labelled_catalogue, quality
 
-from swatch.catalog.db import Catalog, copy_data_dir
+from swatch.catalog.db import copy_data_dir
 from swatch.config import Settings
 from swatch.features.base import get_extractor
 from swatch.features.store import FeatureStore
@@ -72,25 +72,16 @@ def robustness(name: str, paths: list[Path], rows: dict[str, np.ndarray], heads:
 
 
 def run_dataset(name: str, cache: Path) -> dict[str, Any]:
-    base_dir = cached_ingest(name, cache)
-    labels = labels_of(name)
-    fv = FeatureStore(base_dir / "image_features").load("pattern", "v1", mmap=False)
-    images = Catalog(base_dir / "catalog.db").images_by_ids([int(i) for i in fv.ids])
-    paths = [images[int(i)].path for i in fv.ids]
-    labs = [labels[p][0] for p in paths]
-    classes = sorted(set().union(*labs))
-    onehot = np.array([[c in lab for c in classes] for lab in labs], dtype=np.float32)
-    rel = (onehot @ onehot.T) > 0
-    queries = np.array([k for k, p in enumerate(paths) if not labels[p][1]], dtype=np.int64)
-    base_rows = np.asarray(fv.features, dtype=np.float32)
+    data = labelled_catalogue(name, cache)
+    base_dir, paths, rel, base_rows = data.base_dir, data.paths, data.rel, data.rows
+    queries = np.flatnonzero(~data.dup).astype(np.int64)
     with tempfile.TemporaryDirectory(prefix=f"label-free-{name}-") as tmp:
         work = Path(tmp) / "data"
         copy_data_dir(base_dir, work)
         info = train_pattern_version(Settings.from_env(data_dir=work), TrainParams(mode="catalogue"))
         new = FeatureStore(work / "image_features").load("pattern", info["version"], mmap=False)
         new_rows = np.asarray(new.features, dtype=np.float32)
-        files = [images[int(i)].full_path for i in fv.ids]
-        robust = robustness(name, files, {"v1": base_rows, "label_free": new_rows}, {"label_free": new.info})
+        robust = robustness(name, data.files, {"v1": base_rows, "label_free": new_rows}, {"label_free": new.info})
     before, after = quality(base_rows, rel, queries), quality(new_rows, rel, queries)
     return {"images": len(paths), "queries": int(queries.size),
             "p_at_10_v1": round(before["p_at_10"], 4), "p_at_10_label_free": round(after["p_at_10"], 4),

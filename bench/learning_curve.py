@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from retrain import DATASETS, cached_ingest, labels_of, quality, ranked
+from retrain import DATASETS, labelled_catalogue, quality, ranked
 
 from swatch.catalog.db import Catalog, copy_data_dir
 from swatch.catalog.feedback import add_rating
@@ -79,16 +79,8 @@ class Designer:
 
 
 def run_dataset(name: str, steps: list[int], cache: Path, seed: int) -> dict[str, Any]:
-    base_dir = cached_ingest(name, cache)
-    labels = labels_of(name)
-    fv = FeatureStore(base_dir / "image_features").load("pattern", "v1", mmap=False)
-    images = Catalog(base_dir / "catalog.db").images_by_ids([int(i) for i in fv.ids])
-    paths = [images[int(i)].path for i in fv.ids]
-    labs = [labels[p][0] for p in paths]
-    classes = sorted(set().union(*labs))
-    onehot = np.array([[c in lab for c in classes] for lab in labs], dtype=np.float32)
-    rel = (onehot @ onehot.T) > 0
-    base_rows = np.asarray(fv.features, dtype=np.float32)
+    data = labelled_catalogue(name, cache)
+    base_dir, paths, rel, base_rows = data.base_dir, data.paths, data.rel, data.rows
     rng = np.random.default_rng(seed)
     held = np.sort(rng.permutation(len(paths))[: int(0.3 * len(paths))])
     before = quality(base_rows, rel, held)["p_at_10"]

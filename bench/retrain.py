@@ -23,6 +23,7 @@ import platform
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,32 @@ def labels_of(name: str) -> dict[str, tuple[frozenset[str], bool]]:
             labels = frozenset(x for x in (row.get("all_classes") or row["pattern_class"]).split("|") if x)
             out[row["file"].removeprefix("images/")] = (labels, bool(row.get("near_dup_of")))
     return out
+
+
+@dataclass
+class LabelledCatalogue:
+    """An ingested dataset's pattern/v1 rows with what the benchmarks score them by."""
+
+    base_dir: Path
+    paths: list[str]  # relative image paths, in row order
+    files: list[Path]  # the image files, in row order
+    rel: np.ndarray  # rel[i, j]: rows i and j share a label
+    dup: np.ndarray  # near duplicates (not queries)
+    rows: np.ndarray
+
+
+def labelled_catalogue(name: str, cache: Path) -> LabelledCatalogue:
+    """`name` ingested once (cached_ingest) and its labels as a relevance matrix over the v1 rows."""
+    base_dir = cached_ingest(name, cache)
+    labels = labels_of(name)
+    fv = FeatureStore(base_dir / "image_features").load("pattern", "v1", mmap=False)
+    images = Catalog(base_dir / "catalog.db").images_by_ids([int(i) for i in fv.ids])
+    paths = [images[int(i)].path for i in fv.ids]
+    labs = [labels[p][0] for p in paths]
+    classes = sorted(set().union(*labs))
+    onehot = np.array([[c in lab for c in classes] for lab in labs], dtype=np.float32)
+    return LabelledCatalogue(base_dir, paths, [images[int(i)].full_path for i in fv.ids], (onehot @ onehot.T) > 0,
+                             np.array([labels[p][1] for p in paths]), np.asarray(fv.features, dtype=np.float32))
 
 
 def ranked(rows: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
