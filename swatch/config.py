@@ -19,7 +19,7 @@ TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 MILVUS_URI_RE = re.compile(r"^(https?|tcp|grpc)://[^/\s]+/?$|^unix:/\S+$|^[^:\s][^\s]*\.db$")
 SECRET_KEY_RE = re.compile(r"token|secret|password|passwd|key", re.IGNORECASE)
 #: integer settings where 0 means "the default" (or "off"); every other one is positive
-NON_NEGATIVE = ("torch_threads", "watch_interval_s")
+NON_NEGATIVE = ("torch_threads", "watch_interval_s", "ingest_pause_ms")
 
 
 def default_data_dir() -> Path:
@@ -51,6 +51,7 @@ class Settings:
     device: str = "auto"  # auto | cpu | cuda
     batch_size: int = 32
     decode_threads: int = 2
+    ingest_pause_ms: int = 0  # an ingest rests this long after each batch: leaves the CPU to searches on a small box
     torch_threads: int = 0  # 0: leave torch's default
     thumb_size: int = 256
     max_image_pixels: int = 40_000_000  # decompression-bomb guard (20000x20000 = 400M is refused)

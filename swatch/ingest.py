@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -246,6 +247,8 @@ class _Run:
                 bar.update(len(batch))
                 done += len(batch)
                 self.report(f"extracting {done}/{len(items)}", 0.1 + 0.8 * done / max(1, len(items)))
+                if self.settings.ingest_pause_ms and done < len(items):
+                    time.sleep(self.settings.ingest_pause_ms / 1000)
         bar.close()
 
     def _extract_batch(self, good: list[_Decoded], exs: dict[str, Extractor], side_pool: ThreadPoolExecutor) -> None:

@@ -23,12 +23,13 @@ from swatch.web import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE = {"SWATCH_JOB_HEARTBEAT_S": "1", "SWATCH_JOB_STALE_S": "3"}
+PAUSE_MS = 1000  # the first worker rests a second after each image: its extraction lasts ~8 s, so it is killed mid-way
 HEADERS = {"Authorization": "Bearer test-admin-token"}
 
 
-def worker(data_dir: Path, log: Path, batch: int) -> subprocess.Popen[bytes]:
+def worker(data_dir: Path, log: Path, batch: int, pause_ms: int = 0) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SWATCH_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT), "SWATCH_BATCH_SIZE": str(batch),
-           **LEASE}
+           "SWATCH_INGEST_PAUSE_MS": str(pause_ms), **LEASE}
     with open(log, "wb") as out:
         return subprocess.Popen([sys.executable, "-m", "swatch", "worker", "--poll", "0.2"], cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
@@ -46,6 +47,8 @@ def wait_job(client: Any, job_id: str, until: Any, timeout: float = 240, what: s
         job = client.get(f"/api/jobs/{job_id}").get_json()
         if until(job):
             return job
+        if job["state"] not in ("queued", "running"):
+            pytest.fail(f"job {job_id} ended before it was {what}: {job}")
         time.sleep(0.05)
     pytest.fail(f"job {job_id} not {what} after {timeout} s: {client.get(f'/api/jobs/{job_id}').get_json()}")
 
@@ -69,7 +72,7 @@ def test_a_killed_workers_ingest_fails_with_a_reason_and_the_next_ingest_succeed
     assert started.status_code == 202, started.get_json()
     job_id = started.get_json()["job"]
     assert client.get(f"/api/jobs/{job_id}").get_json()["state"] == "queued"
-    first = worker(settings.data_dir, tmp_path / "first.log", batch=1)  # one image a step: killed mid-way
+    first = worker(settings.data_dir, tmp_path / "first.log", batch=1, pause_ms=PAUSE_MS)  # killed mid-way
     second = None
     try:
         running = wait_job(client, job_id, lambda j: "extracting" in j["message"], what="extracting")
