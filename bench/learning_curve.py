@@ -98,7 +98,10 @@ def run_dataset(name: str, steps: list[int], cache: Path, seed: int) -> dict[str
                 rate_s = time.perf_counter() - t
                 rows, info = designer.train()
                 after = quality(rows, rel, held)["p_at_10"]
-                curve.append({"ratings": len(designer.rated), "p_at_10": round(after, 4),
+                alike = sum(1 for q, r in designer.rated if rel[q, r])
+                curve.append({"ratings": len(designer.rated), "alike": alike,
+                              "trained_on": info["data"]["ratings_train"], "pairs": info["data"]["pairs"],
+                              "p_at_10": round(after, 4),
                               "gain": round(after - before, 4), "rate_s": round(rate_s, 1),
                               "train_s": info["seconds"]["total"], "version": info["version"],
                               "activated": info["decision"]["activated"]})

@@ -124,8 +124,9 @@ def workers_flag() -> bool:
 
 
 def bench(n: int, dim: int, clients: list[int], requests: int, recall_queries: int, work: Path,
-          workers: list[int], backend: str = "faiss") -> dict[str, Any]:
-    """One synthetic catalogue, indexed once at publish, then served with each count of processes in turn."""
+          workers: list[int], backend: str = "faiss", partial: Any = None) -> dict[str, Any]:
+    """One synthetic catalogue, indexed once at publish, then served with each count of processes in turn
+    (`partial(result so far)` after each step: a long run that is stopped still leaves its figures)."""
     data = work / f"data-{n}"
     settings = Settings.from_env(data_dir=data)
     result: dict[str, Any] = {"rows": n, "dim": dim, "top_n": TOP_N, "backend": backend}
@@ -141,9 +142,13 @@ def bench(n: int, dim: int, clients: list[int], requests: int, recall_queries: i
     try:
         result["runs"] = {}
         for k, count in enumerate(workers):
+            if partial is not None:
+                partial(result)
             result["runs"][f"{count}_processes"] = serve_and_measure(
                 settings, ids, rows, designs, clients, requests, recall_queries, work, count,
                 version=f"v{k + 2}", prepare=prepare, publish=k == len(workers) - 1)
+        if partial is not None:
+            partial(result)
     finally:
         shutil.rmtree(data, ignore_errors=True)
     return result
@@ -214,8 +219,13 @@ def serve_and_measure(settings: Settings, ids: np.ndarray, rows: np.ndarray, des
             return result
 
         # publish-to-searchable: a new version (another projection's rows) published and indexed while the
-        # server runs, as `swatch ingest` does it, until the first search on it answers
+        # server runs, as `swatch ingest` does it (its index saved before the version is visible), until the
+        # first search on it answers
         fresh = textile_rows(n, dim, designs, seed=n + 7)
+        if prepare is prepare_faiss:
+            from swatch.search.cache import prepare_on_publish
+
+            prepare_on_publish(settings.features_dir, data / "indexes", settings.exact_index_max_rows)
         t = time.perf_counter()
         publish_rows(settings, "pattern", version, fresh, ids)
         published_s = time.perf_counter() - t
@@ -224,7 +234,7 @@ def serve_and_measure(settings: Settings, ids: np.ndarray, rows: np.ndarray, des
         indexed_s = time.perf_counter() - t - published_s
         searchable_s, tries = wait_searchable(port, base[0] + f"&version={version}", timeout=3600)
         result["publish_to_searchable"] = {
-            "publish_s": round(published_s, 2), "index_s": round(indexed_s, 2),
+            "publish_s": round(published_s, 2), "index_s": round(indexed_s, 2),  # publish_s: with the index
             "first_search_answered_s": round(searchable_s, 2),
             "total_s": round(published_s + indexed_s + searchable_s, 2), "requests_until_200": tries,
             "index": _index_summary(made)}
@@ -276,9 +286,13 @@ def main(argv: list[str] | None = None) -> int:
                            "server_processes": workers, "workers_flag_available": workers_flag()}
     if max(workers) > 1 and not out["workers_flag_available"]:
         parser.error("--workers: this code tree's `swatch serve` has no --workers flag")
+    def partial(result: dict[str, Any]) -> None:
+        if args.out is not None:
+            args.out.write_text(json.dumps({**out, "partial": True, "result": result}, indent=1) + "\n", "utf-8")
+
     try:
         out["result"] = bench(args.rows, args.dim, clients, requests, min(requests, 100), work, workers,
-                              args.backend)
+                              args.backend, partial)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -104,8 +104,9 @@ def _open_draft(root: Path, version: str | None) -> tuple[Path, int]:
     return tmp, fd
 
 
-def _place(root: Path, tmp: Path, version: str, replace: bool) -> None:
-    """Rename `tmp` to `root/version` (or, with `replace`, to a `.snap-*` that the link `root/version` points at)."""
+def _place(root: Path, tmp: Path, version: str, replace: bool, placed: Callable[[Path], None] | None = None) -> None:
+    """Rename `tmp` to `root/version` (or, with `replace`, to a `.snap-*` that the link `root/version` points at,
+    once `placed(snapshot folder)` has run)."""
     dest = root / version
     if not replace:
         if dest.exists() or dest.is_symlink():
@@ -117,6 +118,8 @@ def _place(root: Path, tmp: Path, version: str, replace: bool) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%S%fZ")  # sortable as text, as the earlier layout named them
     snap = f"{SNAP_PREFIX}{version}-{stamp}-{uuid.uuid4().hex[:6]}"
     os.rename(tmp, root / snap)
+    if placed is not None:
+        placed(root / snap)
     link_tmp = root / f"{TMP_PREFIX}link-{uuid.uuid4().hex[:8]}"
     os.symlink(snap, link_tmp)
     os.replace(link_tmp, dest)
@@ -125,7 +128,7 @@ def _place(root: Path, tmp: Path, version: str, replace: bool) -> None:
 @contextmanager
 def publish(
     root: Path, info: dict[str, Any], version: str | None = None, *, replace: bool = False,
-    sealed: Callable[[Path], None] | None = None,
+    sealed: Callable[[Path], None] | None = None, placed: Callable[[Path], None] | None = None,
 ) -> Iterator[Path]:
     """Yield a temporary folder inside `root`; on a clean exit publish it as `root/<version>`.
 
@@ -134,7 +137,9 @@ def publish(
     `version` None the next vN is allocated under the root's lock and recorded as `info["version"]`. With
     `replace`, `root/<version>` is a link switched atomically to the new `.snap-*` folder (readers see the old
     or the new, never a mix). `sealed(tmp)`, when given, runs once the folder is complete and durable, just before
-    the rename (a crash test's fault point). On an error the temporary folder is removed and nothing is published.
+    the rename (a crash test's fault point). `placed(snapshot)`, with `replace`, runs on the renamed `.snap-*`
+    folder before the link switches to it: what must exist before readers see the version (its saved index). On
+    an error the temporary folder is removed and nothing is published.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -153,7 +158,7 @@ def publish(
             fsync_tree(tmp)
             if sealed is not None:
                 sealed(tmp)
-            _place(root, tmp, chosen, replace)
+            _place(root, tmp, chosen, replace, placed)
             fsync_dir(root)
     finally:
         os.close(fd)

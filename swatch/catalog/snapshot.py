@@ -7,6 +7,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from swatch.catalog.changes import IMAGES, counters
 from swatch.catalog.clusters import effective_clusters, moves_stamp, version_summaries
+from swatch.catalog.columns import Digests, Haystack, KeyIndex, Labels, Lookup, Strings, Suffixes, Texts
 from swatch.catalog.db import Catalog, CatalogError
 from swatch.catalog.images import image_json
 from swatch.metadata.filenames import normalise_season
@@ -30,27 +32,25 @@ WHERE i.removed_at IS NULL ORDER BY i.id
 
 @dataclass
 class Column:
-    """A categorical column: one code per image (-1 when empty), the display values and a lookup by key."""
+    """A categorical column: one code per image (-1 when empty), the display values and a lookup by key (both
+    compact: a large catalogue has a design code every few rows)."""
 
     codes: np.ndarray
-    values: list[str]
-    lookup: dict[str, int]
+    values: Sequence[str]
+    lookup: Mapping[str, int]
 
 
 def _column(raw: list[str | None], key: Any) -> Column:
+    distinct: dict[str, int] = {}
+    raw_codes = np.fromiter((distinct.setdefault(v, len(distinct)) if v else -1 for v in raw), np.int32, len(raw))
     lookup: dict[str, int] = {}
     values: list[str] = []
-    codes = np.full(len(raw), -1, np.int32)
-    for pos, value in enumerate(raw):
-        if not value:
-            continue
-        k = key(value)
-        code = lookup.get(k)
-        if code is None:
-            code = lookup[k] = len(values)
+    remap = np.full(len(distinct) + 1, -1, np.int32)  # the last one: code -1 stays -1
+    for value, code in distinct.items():  # first seen first: a key's value is the first row's spelling
+        remap[code] = lookup.setdefault(key(value), len(values))
+        if remap[code] == len(values):
             values.append(value)
-        codes[pos] = code
-    return Column(codes, values, lookup)
+    return Column(remap[raw_codes], Labels(values), KeyIndex(list(lookup)))
 
 
 def season_key(value: str) -> str:
@@ -82,47 +82,75 @@ class SnapshotRow(NamedTuple):
 
 @dataclass
 class MetadataTable:
-    """One immutable snapshot of the live images' metadata, rows sorted by image id."""
+    """One immutable snapshot of the live images' metadata, rows sorted by image id, held as compact columns
+    (swatch.catalog.columns): a row's record is built only when asked for."""
 
     generation: int
     ids: np.ndarray
-    rows: list[tuple[Any, ...]]  # SnapshotRow fields, as plain tuples: a million NamedTuples build ~5x slower
     season: Column
     quality: Column
     design: Column
     fibres: dict[str, np.ndarray]
     has_composition: np.ndarray
-    haystack: list[str]
+    haystack: Haystack  # per row: path, design, quality (casefolded), searched by `matching`
     by_name: np.ndarray
-    by_path: dict[str, int]
-    by_filename: dict[str, int]
+    by_path: Lookup
+    by_filename: Lookup
+    strings: dict[str, Texts]  # SnapshotRow's text fields
+    sizes: np.ndarray  # (n, 2) width, height as float64, NaN when unknown
+    composition: tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]  # row ends, fibre codes, shares, fibres
     fingerprint: int = 0
     facets_cache: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_rows(cls, rows: list[tuple[Any, ...]], generation: int) -> MetadataTable:
-        """A table of raw `_ROWS` results (composition as JSON text)."""
+    def from_rows(cls, rows: list[tuple[Any, ...]], generation: int, fingerprint: int | None = None) -> MetadataTable:
+        """A table of raw `_ROWS` results (composition as JSON text); `fingerprint`: hash(tuple(rows)) if known."""
         n = len(rows)
-        comps = [_composition(r[10]) for r in rows]
+        parsed: dict[str | None, tuple[tuple[str, float], ...]] = {}
+        comps = [parsed[r[10]] if r[10] in parsed else parsed.setdefault(r[10], _composition(r[10])) for r in rows]
+        counts = np.fromiter(map(len, comps), np.int64, n)
+        fibre_names: dict[str, int] = {}
+        codes = np.fromiter((fibre_names.setdefault(f, len(fibre_names)) for c in comps for f, _ in c), np.int32)
+        shares = np.fromiter((p for c in comps for _, p in c), np.float64, len(codes))
+        entry_rows = np.repeat(np.arange(n), counts)
         fibres: dict[str, np.ndarray] = {}
-        for pos, comp in enumerate(comps):
-            for fibre, pct in comp:
-                fibres.setdefault(fibre, np.zeros(n, np.float32))[pos] = pct
-        has = np.fromiter((bool(c) for c in comps), dtype=bool, count=n)
-        hay = [f"{r[1]}\n{r[6] or ''}\n{r[9] or ''}".casefold() for r in rows]
-        names = [str(r[1]).casefold() for r in rows]
+        for fibre, code in fibre_names.items():
+            sel = codes == code
+            fibres[fibre] = np.zeros(n, np.float32)
+            fibres[fibre][entry_rows[sel]] = shares[sel]  # a fibre twice in a row: the last share (assigned last)
+        ends = np.zeros(n + 1, np.int64)
+        np.cumsum(counts, out=ends[1:])
+        ends = ends.astype(np.uint32) if ends[-1] < 2**32 else ends
+        # one column at a time, each one's temporary lists freed before the next: the build's peak stays near
+        # the source rows' own size
+        paths = [str(r[1]) for r in rows]
+        text: dict[str, Texts] = {name: Strings([r[k] for r in rows], coded=True) for k, name in _CODED}
+        text["path"] = path = Strings(paths)
+        text["filename"] = Suffixes([r[2] for r in rows], path, paths)  # mostly the end of the path
+        thumbnails = [r[3] for r in rows]
+        digests = Digests.of(thumbnails)
+        text["thumbnail"] = digests if digests is not None else Strings(thumbnails)
+        del thumbnails
+        by_path = Lookup(paths, text["path"])
+        names = [p.casefold() for p in paths]
+        del paths
+        by_name = np.array(sorted(range(n), key=names.__getitem__), dtype=np.int64)
+        del names
         return cls(
             generation=generation,
             ids=np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=n),
-            rows=[(*r[:10], tuple(comps[pos]), r[11]) for pos, r in enumerate(rows)],
             season=_column([r[8] for r in rows], season_key),
             quality=_column([r[9] for r in rows], text_key),
             design=_column([r[6] for r in rows], lambda v: " ".join(v.split()).upper()),
-            fibres=fibres, has_composition=has, haystack=hay,
-            by_name=np.array(sorted(range(n), key=names.__getitem__), dtype=np.int64),
-            by_path={str(r[1]): pos for pos, r in enumerate(rows)},
-            by_filename={str(r[2]): pos for pos, r in enumerate(rows)},  # ids ascend: the newest wins
-            fingerprint=hash(tuple(rows)),
+            fibres=fibres, has_composition=counts > 0,
+            haystack=Haystack([f"{r[1]}\n{r[6] or ''}\n{r[9] or ''}".casefold() for r in rows]),
+            by_name=by_name, by_path=by_path,
+            by_filename=Lookup([str(r[2]) for r in rows], text["filename"]),  # ids ascend: the newest wins
+            strings=text,
+            sizes=np.fromiter((np.nan if v is None else v for r in rows for v in (r[4], r[5])), np.float64,
+                              2 * n).reshape(n, 2),
+            composition=(ends, codes, shares, list(fibre_names)),
+            fingerprint=hash(tuple(rows)) if fingerprint is None else fingerprint,
         )
 
     def __len__(self) -> int:
@@ -137,20 +165,54 @@ class MetadataTable:
         pos = self.by_path.get(name)
         return pos if pos is not None else self.by_filename.get(name)
 
+    def matching(self, words: tuple[str, ...]) -> np.ndarray:
+        """Per row: whether its path, design or quality (casefolded) holds every one of `words` (casefolded)."""
+        keep = np.ones(len(self), bool)
+        for word in words:
+            keep &= self.haystack.contains(word)
+        return keep
+
+    def row(self, pos: int) -> tuple[Any, ...]:
+        """The row at `pos` as a plain tuple of SnapshotRow's fields."""
+        s = self.strings
+        ends, codes, shares, fibre_names = self.composition
+        a, b = int(ends[pos]), int(ends[pos + 1])
+        comp = tuple((fibre_names[int(c)], float(p)) for c, p in zip(codes[a:b], shares[a:b], strict=True))
+        w, h = (None if v != v else int(v) for v in self.sizes[pos].tolist())  # NaN != NaN: unknown
+        return (int(self.ids[pos]), s["path"][pos], s["filename"][pos], s["thumbnail"][pos], w, h,
+                s["design"][pos], s["colourway"][pos], s["season"][pos], s["quality"][pos], comp, s["cluster"][pos])
+
+    @property
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Every row as a tuple (materialises the whole table: for tests and small tables)."""
+        return [self.row(pos) for pos in range(len(self))]
+
     def record(self, pos: int) -> SnapshotRow:
         """The row at `pos` as a typed record."""
-        return SnapshotRow._make(self.rows[pos])
+        return SnapshotRow._make(self.row(pos))
 
     def public(self, pos: int) -> dict[str, Any]:
         """The API's image dict of the row at `pos` (`image_json`)."""
-        return image_json(SnapshotRow._make(self.rows[pos]))
+        return image_json(SnapshotRow._make(self.row(pos)))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the table's arrays and buffers (its small Python objects aside)."""
+        arrays = [self.ids, self.by_name, self.sizes, self.has_composition, *self.fibres.values(),
+                  *self.composition[:3], self.season.codes, self.quality.codes, self.design.codes]
+        return (sum(int(a.nbytes) for a in arrays) + sum(s.nbytes for s in self.strings.values())
+                + self.haystack.nbytes + self.by_path.nbytes + self.by_filename.nbytes)
 
 
-def _composition(raw: str | None) -> list[tuple[str, float]]:
+#: SnapshotRow's text fields with few distinct values and their place in a `_ROWS` row
+_CODED = ((6, "design"), (7, "colourway"), (8, "season"), (9, "quality"), (11, "cluster"))
+
+
+def _composition(raw: str | None) -> tuple[tuple[str, float], ...]:
     try:
-        return [(str(f).upper(), float(p)) for f, p in json.loads(raw or "[]")]
+        return tuple((str(f).upper(), float(p)) for f, p in json.loads(raw or "[]"))
     except (ValueError, TypeError):
-        return []
+        return ()
 
 
 class MetadataSource:
@@ -188,9 +250,10 @@ class MetadataSource:
         with self._reload:
             version = self._data_version()
             rows = self.catalog.connect().execute(_ROWS).fetchall()
-            old = self._table
-            if old is None or hash(tuple(rows)) != old.fingerprint:
-                self._table = MetadataTable.from_rows(rows, (old.generation + 1) if old else 1)
+            old, fingerprint = self._table, hash(tuple(rows))
+            if old is None or fingerprint != old.fingerprint:
+                self._table = MetadataTable.from_rows(rows, (old.generation + 1) if old else 1, fingerprint)
+            del rows
             self._seen_version = version
             self._checked = time.monotonic()
             return self._table  # type: ignore[return-value]

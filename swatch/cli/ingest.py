@@ -64,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--compact needs 1 to 256 dimensions and the pattern model, not {args.compact}")
     settings = Settings.from_env(**({"data_dir": Path(args.data_dir)} if args.data_dir else {}))
     started = time.perf_counter()
+    from swatch.search.cache import prepare_on_publish, prepare_published, publish_backend  # saved indexes
+
+    backend = publish_backend(settings)  # Milvus (SWATCH_MILVUS_URI): the collection loaded at publish
+    prepare_on_publish(settings.features_dir, settings.data_dir / "indexes", settings.exact_index_max_rows, backend)
     try:
         summary = ingest(
             images, settings, Path(args.metadata) if args.metadata else None, models, progress=not args.quiet,
@@ -79,10 +83,9 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(exc, BackboneError):
             raise CliError(str(exc).splitlines()[0]) from exc
         raise
-    from swatch.search.cache import prepare_published  # the HNSW graphs of large versions, built once here
-
-    indexes = prepare_published(settings.features_dir, settings.data_dir / "indexes", settings.exact_index_max_rows,
-                                summary.versions)
+    indexes = prepare_published(  # each built before its version was visible: found and summarised here
+        settings.features_dir, settings.data_dir / "indexes", settings.exact_index_max_rows, summary.versions,
+        backend)
     elapsed = time.perf_counter() - started
     if args.json:
         print(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from swatch.fsutil import fsync_dir
 
 VERSION_RE = versioning.VERSION_RE
 MODEL_RE = re.compile(r"^[a-z][a-z+_-]{0,40}$")
+log = logging.getLogger(__name__)
 
 
 class FeatureStoreError(RuntimeError):
@@ -40,6 +42,36 @@ class FeatureVersion:
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+
+#: per features root (resolved): what this process runs on each new snapshot before its version becomes visible
+_PREPARERS: dict[str, Callable[[FeatureVersion], object]] = {}
+
+
+def register_preparer(root: Path, prepare: Callable[[FeatureVersion], object] | None) -> None:
+    """Have every publish under `root` in this process run `prepare(new snapshot)` before the version's link
+    switches to it (the search layer saves the snapshot's index there, so no server builds its own); None: stop."""
+    key = str(Path(root).resolve())
+    if prepare is None:
+        _PREPARERS.pop(key, None)
+    else:
+        _PREPARERS[key] = prepare
+
+
+def _prepared(prepare: Callable[[FeatureVersion], object], model: str, version: str) -> Callable[[Path], None]:
+    """The `placed` step of a publish: `prepare` on the snapshot folder; a failure is logged, not fatal (the
+    version is published anyway and servers index it themselves, as before)."""
+
+    def placed(snap: Path) -> None:
+        try:
+            info = json.loads((snap / "info.json").read_text(encoding="utf-8"))
+            ids = np.asarray(json.loads((snap / "ids.json").read_text(encoding="utf-8")), dtype=np.int64)
+            feats = np.load(snap / "features.npy", mmap_mode="r")
+            prepare(FeatureVersion(model, version, feats, ids, info, snap))
+        except (OSError, ValueError, RuntimeError, MemoryError) as exc:
+            log.warning("could not prepare the index of %s/%s before publishing it: %s", model, version, exc)
+
+    return placed
 
 
 def check_name(model: str, version: str) -> None:
@@ -144,7 +176,9 @@ class FeatureStore:
             "model": folder.name, "version": version, "count": len(ids_list), "dim": int(features.shape[1]),
             "dtype": "float32", "normalised": "l2", "created": now_iso(),
         })
-        with versioning.publish(folder, full_info, version, replace=True) as tmp:
+        prepare = _PREPARERS.get(str(self.root.resolve()))
+        placed = None if prepare is None else _prepared(prepare, folder.name, version)
+        with versioning.publish(folder, full_info, version, replace=True, placed=placed) as tmp:
             with open(tmp / "features.npy", "wb") as fh:
                 np.save(fh, features)
             (tmp / "ids.json").write_bytes(json.dumps(ids_list).encode())

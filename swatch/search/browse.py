@@ -51,7 +51,7 @@ class Browser:
                 return found
         mask = filters.mask(table, self.metadata.cluster_labels)
         if words:
-            text = np.fromiter((all(w in hay for w in words) for hay in table.haystack), bool, len(table))
+            text = table.matching(words)
             mask = text if mask is None else mask & text
         assert mask is not None
         order = table.by_name[mask[table.by_name]]

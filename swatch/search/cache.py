@@ -14,7 +14,7 @@ import numpy as np
 
 from swatch.catalog.snapshot import MetadataSource
 from swatch.config import Settings
-from swatch.features.store import FeatureStore, FeatureStoreError
+from swatch.features.store import FeatureStore, FeatureStoreError, FeatureVersion, register_preparer
 from swatch.metrics import INDEX_BUILD_SECONDS
 from swatch.search.faiss_build import FaissBackend
 from swatch.search.vectors import VectorBackend, VectorIndex
@@ -117,6 +117,7 @@ class IndexCache:
             fresh = self._load(model, version, snap)
             self._entries[key] = fresh
             keep = {fresh.folder} | ({entry.folder} if entry is not None else set())
+            keep |= {p.name for p in (self.store.root / model).glob(".snap-*")}  # one a publisher is preparing
             self.backend.prune(model, version, keep)
             return fresh
         finally:
@@ -156,10 +157,12 @@ class IndexCache:
 
 
 def prepare_published(
-    features_root: Path, indexes_root: Path, exact_max_rows: int, versions: list[str]
+    features_root: Path, indexes_root: Path, exact_max_rows: int, versions: list[str],
+    backend: VectorBackend | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Build and save the indexes of just-published versions ("model/vN" each); what each recorded."""
-    cache = IndexCache(features_root, indexes_root, exact_max_rows)
+    """Build and save the indexes of just-published versions ("model/vN" each) in `backend` (Faiss unless
+    given: publish_backend); what each recorded."""
+    cache = IndexCache(features_root, indexes_root, exact_max_rows, backend=backend)
     out: dict[str, dict[str, Any]] = {}
     for name in dict.fromkeys(versions):
         model, _, version = name.partition("/")
@@ -168,6 +171,34 @@ def prepare_published(
             out[name] = {k: info[k] for k in ("kind", "rows", "dims", "build_seconds", "recall_at_k", "reused")
                          if k in info}
     return out
+
+
+def prepare_on_publish(features_root: Path, indexes_root: Path, exact_max_rows: int,
+                       backend: VectorBackend | None = None) -> None:
+    """From now on in this process, every feature version published under `features_root` has its index built and
+    saved before the version's link switches to the new snapshot: no server sees it without its saved index
+    (`backend`: Faiss unless given, see publish_backend)."""
+    chosen: Any = backend or FaissBackend(indexes_root, exact_max_rows)
+
+    def prepare(fv: FeatureVersion) -> None:
+        started = time.perf_counter()
+        info = chosen.prepare(fv) if hasattr(chosen, "prepare") else None
+        if info is not None and not info.get("reused"):
+            INDEX_BUILD_SECONDS.labels(model=fv.model, kind=str(info.get("kind", ""))).observe(
+                time.perf_counter() - started)
+
+    register_preparer(features_root, prepare)
+
+
+def publish_backend(settings: Settings) -> VectorBackend | None:
+    """The back end a publishing process (`swatch ingest`) prepares indexes in: Milvus when SWATCH_MILVUS_URI is
+    set to a server (the collection filled, indexed and loaded at publish), else None (Faiss; a milvus-lite `.db`
+    file belongs to the one server process that opens it, which loads the version at warm-up instead)."""
+    if not settings.milvus_uri or settings.milvus_uri.endswith(".db"):
+        return None
+    from swatch.catalog.db import Catalog
+
+    return vector_backend(settings, MetadataSource(Catalog(settings.database), interval=0.0))
 
 
 def vector_backend(settings: Settings, metadata: MetadataSource) -> VectorBackend | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import logging
 import re
 import threading
@@ -30,10 +31,18 @@ log = logging.getLogger(__name__)
 
 PREFIX = "swatch_"
 INSERT_BATCH = 4096
+#: floats in one insert call: milvus-lite's insert slows down sharply with the message size (2,500 rows of 1,712
+#: dims: 118 s in batches of 4,096 rows, 3 s in batches of 256; 20,000 x 256: 11.6 s at 4,096, 5.1 s at 1,024)
+INSERT_FLOATS = 262_144
 MAX_LIMIT = 16_384  # Milvus' largest topk
 HNSW = {"M": 16, "efConstruction": 40}
 RECALL_QUERIES = 100
 RECALL_K = 100
+#: why milvus-lite gets FLAT above the exact threshold: it has no HNSW, and its IVF_FLAT is the interim index of
+#: its one growing segment, searched with fixed server-side probes whatever nprobe is asked (recall@100 0.51-0.57
+#: at 200,000 rows for every nprobe from 1 to nlist; docs/milvus.md)
+NO_HNSW = ("the server has no HNSW (milvus-lite); its IVF_FLAT ignores nprobe (recall@100 about 0.5 at 200,000 "
+           "rows), so the exact FLAT search is used")
 UNAVAILABLE = "vector search unavailable: the Milvus vector store is not answering; retry shortly"
 
 
@@ -165,6 +174,7 @@ class MilvusBackend:
         self.timeout = float(timeout)
         self.build_timeout = int(max(300.0, self.timeout))  # building and loading a collection takes longer
         self._client: Any = None
+        self._no_hnsw = False  # the server refused HNSW once (milvus-lite): FLAT from then on
         self._lock = threading.Lock()
 
     def client(self) -> Any:
@@ -190,14 +200,16 @@ class MilvusBackend:
         fields = row_fields(ids, table, pos, clusters)
         info: dict[str, Any] = {"backend": "milvus", "model": fv.model, "version": fv.version,
                                 "snapshot": fv.path.name, "collection": name, "count": n, "dim": d,
-                                "metric": "inner_product", "exact_max_rows": self.exact_max_rows}
+                                "metric": "inner_product", "exact_max_rows": self.exact_max_rows,
+                                "rows": n, "dims": d}
         index = MilvusIndex(self, fv, name, fields, clusters, info)
         index.generation = table.generation
         with self._build_lock(name):
             self._create(index, n, d, rebuild_reason=None)
         info["load_seconds"] = round(time.perf_counter() - started, 3)
-        if info.get("approximate"):
-            info["recall_at_k"] = measure_recall(index)
+        if n > self.exact_max_rows:  # measured against exact numpy whatever the index (docs/milvus.md)
+            kept = info.get("recall_at_k") if info.get("reused") else None
+            info["recall_at_k"] = kept or measure_recall(index)
         info["build_seconds"] = round(time.perf_counter() - started, 3)
         info["built"] = now_iso()
         self._write_info(fv, info)
@@ -207,6 +219,19 @@ class MilvusBackend:
         from swatch.search.faiss_build import read_info
 
         return read_info(self.indexes_root, model, version)
+
+    def prepare(self, fv: FeatureVersion) -> dict[str, Any] | None:
+        """At publish: create, fill, index and load the snapshot's collection and write its info (servers then
+        reuse it as it is); the collections of this version's snapshots gone from the feature store (retired)
+        are released and dropped. None when Milvus cannot do it now (servers build it themselves)."""
+        try:
+            info = dict(self.build(fv).info)
+        except (MilvusError, VectorBackendUnavailable) as exc:
+            log.warning("milvus: could not load %s/%s at publish: %s", fv.model, fv.version, _line(exc))
+            return None
+        on_disk = {p.name for p in fv.path.parent.glob(f".snap-{fv.version}-*")}
+        self.prune(fv.model, fv.version, on_disk | {fv.path.name})
+        return info
 
     def prune(self, model: str, version: str, keep: set[str]) -> None:
         """Release and drop the collections of this version's other snapshots (retired ones)."""
@@ -234,12 +259,13 @@ class MilvusBackend:
             else:
                 client.load_collection(name, timeout=self.build_timeout)
                 count = int(client.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"])
+                found_type = _index_type(client, name)
                 if count != n:
                     reason = f"collection {name} holds {count} rows, expected {n}"
+                elif found_type not in ("FLAT", "HNSW"):
+                    reason = f"collection {name} has a {found_type} index (FLAT or HNSW expected)"
                 elif reason is None:
-                    index.info.update(self._index_kind(n))
-                    self.insert(client, name, index.fields, index.rows, np.arange(n), upsert=True)
-                    index.info["reused"] = True
+                    self._reuse(index, found_type)
                     return
             client.drop_collection(name)
         if reason:
@@ -250,34 +276,52 @@ class MilvusBackend:
         self.insert(client, name, index.fields, index.rows, np.arange(n), upsert=False)
         client.flush(name, timeout=self.build_timeout)
         client.load_collection(name, timeout=self.build_timeout)
-        index.info.update(kind)
-        index.info["reused"] = False
+        index.info.update(kind, reused=False, fields_digest=index.fields.digest())
+
+    def _reuse(self, index: MilvusIndex, found_type: str) -> None:
+        """A whole collection found (a restart, or one built at publish): its fields are rewritten only when
+        they differ from those it was written with (the digest in the snapshot's info.json)."""
+        n = index.ntotal
+        kind = self._index_kind(n) if found_type == "HNSW" else _flat(n > self.exact_max_rows)
+        stored = self._read_info(index.fv)
+        digest = index.fields.digest()
+        same = stored.get("collection") == index.name and stored.get("fields_digest") == digest
+        if not same:
+            self.insert(self.client(), index.name, index.fields, index.rows, np.arange(n), upsert=True)
+        index.info.update(kind, reused=True, fields_digest=digest)
+        if same and stored.get("recall_at_k"):
+            index.info["recall_at_k"] = stored["recall_at_k"]
 
     def _index_kind(self, n: int) -> dict[str, Any]:
         if n <= self.exact_max_rows:
-            return {"kind": "milvus-flat", "index_type": "FLAT", "approximate": False}
-        nlist = int(min(4096, max(64, 4 * np.sqrt(n))))
+            return _flat(False)
         return {"kind": "milvus-hnsw", "index_type": "HNSW", "approximate": True, "hnsw": dict(HNSW),
-                "ef_search": 128, "nlist": nlist, "nprobe": max(16, nlist // 16)}
+                "ef_search": 128}
 
     def _new_collection(self, client: Any, name: str, d: int, kind: dict[str, Any]) -> None:
-        from swatch.search.milvus_client import schema
+        from swatch.search.milvus_client import pymilvus_quiet, schema
 
+        if kind["index_type"] == "HNSW" and self._no_hnsw:
+            kind.clear()
+            kind.update(_flat(True))
         params = client.prepare_index_params()
         if kind["index_type"] == "HNSW":
             params.add_index("vec", index_type="HNSW", metric_type="IP", params=HNSW)
         else:
             params.add_index("vec", index_type="FLAT", metric_type="IP")
         try:
-            client.create_collection(name, schema=schema(client, d), index_params=params,
-                                     consistency_level="Session", timeout=self.build_timeout)
+            with pymilvus_quiet():  # a refused index type is answered below, not logged by pymilvus
+                client.create_collection(name, schema=schema(client, d), index_params=params,
+                                         consistency_level="Session", timeout=self.build_timeout)
         except MilvusError as exc:
             if kind["index_type"] != "HNSW" or "index type" not in str(exc):
                 raise
-            client.drop_collection(name)  # milvus-lite has no HNSW: IVF_FLAT, measured the same way
-            kind.update(kind="milvus-ivf_flat", index_type="IVF_FLAT")
+            self._no_hnsw = True
+            client.drop_collection(name)  # milvus-lite has no HNSW, and its IVF_FLAT ignores nprobe: FLAT
+            kind.clear()
+            kind.update(_flat(True))
             params = client.prepare_index_params()
-            params.add_index("vec", index_type="IVF_FLAT", metric_type="IP", params={"nlist": kind["nlist"]})
+            params.add_index("vec", index_type="FLAT", metric_type="IP")
             client.create_collection(name, schema=schema(client, d), index_params=params,
                                      consistency_level="Session", timeout=self.build_timeout)
 
@@ -285,21 +329,17 @@ class MilvusBackend:
                upsert: bool) -> None:
         """Write rows `which` (vectors from `rows`, fields from `fields`) in batches."""
         write = client.upsert if upsert else client.insert
-        for start in range(0, len(which), INSERT_BATCH):
-            part = which[start : start + INSERT_BATCH]
+        batch = max(1, min(INSERT_BATCH, INSERT_FLOATS // max(1, int(rows.shape[1]))))
+        for start in range(0, len(which), batch):
+            part = which[start : start + batch]
             block = np.asarray(rows[part], np.float32)
             write(name, [fields.entity(int(r), block[i]) for i, r in enumerate(part.tolist())],
                   timeout=self.build_timeout)
 
     def search_params(self, info: dict[str, Any], k: int, count: int) -> tuple[dict[str, Any], bool]:
         """Search parameters and whether the answer is exact (FLAT only)."""
-        kind = info.get("index_type")
-        if kind == "HNSW":
+        if info.get("index_type") == "HNSW":
             return {"ef": max(int(info.get("ef_search", 128)), 2 * k)}, False
-        if kind == "IVF_FLAT":  # every list scanned for a small filter; still not certified exact (measured
-            # recall@100 at 200,000 rows was far below 1 even so: docs/milvus.md), so never claimed exact
-            wide = count <= self.exact_max_rows
-            return {"nprobe": int(info["nlist"] if wide else info["nprobe"])}, False
         return {}, True
 
     def repair(self, index: MilvusIndex, reason: str) -> None:
@@ -341,6 +381,13 @@ class MilvusBackend:
         at = np.minimum(np.searchsorted(table_ids, ids), len(table_ids) - 1)
         return np.where(table_ids[at] == ids, at, -1).astype(np.int64)
 
+    def _read_info(self, fv: FeatureVersion) -> dict[str, Any]:
+        try:
+            return dict(json.loads((self.indexes_root / fv.model / fv.version / fv.path.name / "info.json")
+                                   .read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return {}
+
     def _write_info(self, fv: FeatureVersion, info: dict[str, Any]) -> None:
         folder = self.indexes_root / fv.model / fv.version / fv.path.name
         try:
@@ -352,6 +399,19 @@ class MilvusBackend:
 
 def _line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300]
+
+
+def _flat(fallback: bool) -> dict[str, Any]:
+    """FLAT: exact; `fallback` where HNSW was wanted but the server has none (milvus-lite)."""
+    return {"kind": "milvus-flat", "index_type": "FLAT", "approximate": False} | (
+        {"hnsw_refused": NO_HNSW} if fallback else {})
+
+
+def _index_type(client: Any, name: str) -> str:
+    try:
+        return str(client.describe_index(name, "vec").get("index_type", "")).upper()
+    except MilvusError:
+        return ""
 
 
 def _dimension(described: dict[str, Any]) -> int | None:

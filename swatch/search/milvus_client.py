@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 with warnings.catch_warnings():  # milvus-lite imports pkg_resources, which warns on import
@@ -24,7 +27,7 @@ def masked(uri: str) -> str:
 #: the client calls that talk to the server: each gets the timeout (else pymilvus retries for minutes)
 RPC = frozenset({"search", "query", "insert", "upsert", "has_collection", "describe_collection", "flush",
                  "load_collection", "release_collection", "drop_collection", "list_collections",
-                 "create_collection", "get_load_state"})
+                 "create_collection", "get_load_state", "describe_index"})
 
 
 class TimedClient:
@@ -46,12 +49,27 @@ class TimedClient:
         return call
 
 
+@contextmanager
+def pymilvus_quiet() -> Iterator[None]:
+    """pymilvus logs its own line when a connection fails; we report the failure ourselves (one line)."""
+    loggers = [logging.getLogger("pymilvus")] + [logging.getLogger(name) for name in list(logging.root.manager
+                                                  .loggerDict) if name.startswith("pymilvus.")]
+    saved = [lg.disabled for lg in loggers]
+    for lg in loggers:
+        lg.disabled = True
+    try:
+        yield
+    finally:
+        for lg, was in zip(loggers, saved, strict=True):
+            lg.disabled = was
+
+
 def connect(uri: str, timeout: float) -> Any:
     """A connected MilvusClient (a `.db` path starts the milvus-lite server bundled with pymilvus)."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), pymilvus_quiet():
         warnings.simplefilter("ignore")
         client = TimedClient(MilvusClient(uri=uri, timeout=timeout), timeout)
-    client.list_collections()
+        client.list_collections()
     return client
 
 
@@ -61,7 +79,7 @@ def check_reachable(uri: str, timeout: float) -> str | None:
         connect(uri, timeout).close()
         return None
     except Exception as exc:  # noqa: BLE001 - any failure to connect is the same refusal
-        reason = " ".join(str(exc).split())[:200]
+        reason = " ".join(str(getattr(exc, "message", "") or exc).split())[:200]
         return f"SWATCH_MILVUS_URI: cannot reach Milvus at {masked(uri)}: {reason}"
 
 

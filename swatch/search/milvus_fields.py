@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,15 @@ class RowFields:
                 "season": str(self.season[row])[:MAX_TEXT], "quality": str(self.quality[row])[:MAX_TEXT],
                 "design": str(self.design[row])[:MAX_TEXT], "has_comp": bool(self.has_comp[row]),
                 "fibres": json.loads(self.fibres[row]), "clusters": json.loads(self.clusters[row])}
+
+    def digest(self) -> str:
+        """A fingerprint of every row's fields (a reused collection is rewritten only when it differs)."""
+        h = hashlib.sha1()
+        for name in ("live", "has_comp"):
+            h.update(np.ascontiguousarray(getattr(self, name), np.bool_).tobytes())
+        for name in ("season", "quality", "design", "fibres", "clusters"):
+            h.update("\x1f".join(str(v) for v in getattr(self, name)).encode())
+        return h.hexdigest()
 
     def changed(self, other: RowFields) -> np.ndarray:
         """Rows whose fields differ from `other`'s (the ones to upsert)."""

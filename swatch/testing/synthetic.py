@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -133,6 +134,20 @@ def synthetic_catalogue(
         rows[model] = textile_rows(n, dim, meta["designs"], seed=seed + 1 + offset)
         publish_rows(settings, model, "v1", rows[model], ids, (infos or {}).get(model))
     return {"ids": ids, "meta": meta, "rows": rows}
+
+
+def textile_catalogue_rows(n: int, seed: int = 0, rare_fraction: float = 0.01) -> list[tuple[Any, ...]]:
+    """The textile catalogue's `n` images as the metadata snapshot's query returns them (ids 1..n, composition
+    as JSON text), with a thumbnail name and a size as ingested images have; no database."""
+    meta = _metadata(n, np.random.default_rng(seed), rare_fraction)
+    out = []
+    for k in range(n):
+        im = _textile_image(k, meta)
+        sha = f"{k + 1:064x}"
+        out.append((k + 1, im.path, im.filename, f"{sha[:2]}/{sha}.jpg", 1200 + k % 7, 900 + k % 5, im.design,
+                    im.colourway, im.season, im.quality, json.dumps([list(c) for c in im.composition]),
+                    im.cluster))
+    return out
 
 
 def add_synthetic_version(

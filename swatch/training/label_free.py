@@ -1,11 +1,13 @@
 """Learning the catalogue without labels: synthetic views of every design as pairs, judged on held-out views.
 
-The label-free mode (`TrainParams(mode="catalogue")`) needs no rating. Each sampled catalogue design gets one
-synthetic view (another colourway, a crop, a flip or quarter turn, another scale, blur, uneven light, JPEG); the
+The label-free mode (`TrainParams(mode="catalogue")`) needs no rating. Each sampled catalogue design gets two
+synthetic views (another colourway, a crop, a flip or quarter turn, another scale, blur, uneven light, JPEG); a
 view and its design are a positive pair, other designs the negatives, and the catalogue's own colourway groups
-(one design code, several colourways) are positives too. A share of the sampled designs is held out: their views are
-never trained on, and a version is judged by how often such a view finds its own design first among the whole
-catalogue (recall@1) — a measure that needs no labels, so activation can be decided without a single rating.
+(one design code, several colourways) are positives too. The head is held to the catalogue's similarities at its
+start (KEEP), so it learns the views without forgetting which designs resemble each other. A share of the sampled
+designs is held out: their views are never trained on, and a version is judged by how often such a view finds its
+own design first among the whole catalogue (recall@1) — a measure that needs no labels, so activation can be
+decided without a single rating.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import numpy as np
 from swatch.training import data as tdata
 
 MODES = ("ratings", "catalogue")
-VIEWS = 768  # designs given a synthetic view (all of them in a smaller catalogue)
-HELDOUT_SHARE = 0.2  # of those, the views kept out of training to judge versions
+VIEWS = 768  # designs given synthetic views (all of them in a smaller catalogue)
+VIEWS_PER_DESIGN = 2  # two views a design learn more than one (bench/label_free.py)
+HELDOUT_SHARE = 0.2  # of those designs, the ones whose views are kept out of training to judge versions
 MAX_HELDOUT = 200
 MIN_DESIGNS = 20  # a label-free run on fewer designs has nothing to learn apart
+KEEP = 3.0  # weight of keeping the catalogue's similarities to the start's (TrainConfig.keep): class precision holds
 
 
 @dataclass
@@ -37,15 +41,22 @@ def collect_views(
     paths: dict[int, Any], extract: Callable[[list[Any]], np.ndarray], rng: np.random.Generator,
     decode_side: int, progress: Callable[[float], None] | None = None,
 ) -> ViewSplit:
-    """One strong synthetic view for up to VIEWS designs (base row -> file), split into training and held out."""
+    """VIEWS_PER_DESIGN strong synthetic views of up to VIEWS designs (base row -> file); the views of a share of
+    those designs are held out (never trained on), the rest are training views."""
     rows = sorted(paths)
     chosen = sorted(rng.choice(rows, min(VIEWS, len(rows)), replace=False).tolist()) if rows else []
-    views = tdata.augmented_views(paths, chosen, extract, rng, decode_side=decode_side, progress=progress,
-                                  view=tdata.augment_strong)
-    n = len(views.sources)
-    held = np.zeros(n, dtype=bool)
-    if n:
-        held[rng.choice(n, min(MAX_HELDOUT, max(1, int(round(n * HELDOUT_SHARE)))), replace=False)] = True
+    n_held = min(MAX_HELDOUT, max(1, int(round(len(chosen) * HELDOUT_SHARE)))) if chosen else 0
+    held_rows = rng.choice(chosen, n_held, replace=False) if chosen else np.zeros(0, np.int64)
+    parts = []
+    for k in range(VIEWS_PER_DESIGN):
+        def part(f: float, k: int = k) -> None:
+            if progress is not None:
+                progress((k + f) / VIEWS_PER_DESIGN)
+
+        parts.append(tdata.augmented_views(paths, chosen, extract, rng, decode_side=decode_side, progress=part,
+                                           view=tdata.augment_strong))
+    views = tdata.Views(np.concatenate([p.sources for p in parts]), np.concatenate([p.features for p in parts]))
+    held = np.isin(views.sources, held_rows)
     return ViewSplit(tdata.Views(views.sources[~held], views.features[~held]),
                      tdata.Views(views.sources[held], views.features[held]))
 

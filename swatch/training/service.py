@@ -22,7 +22,7 @@ from swatch.features.store import (
 )
 from swatch.jobs import JobCancelled
 from swatch.training import data as tdata
-from swatch.training import label_free
+from swatch.training import label_free, neighbours
 from swatch.training.commit import commit_version
 from swatch.training.evaluate import rating_agreement
 from swatch.training.head import HEAD_KIND, forward, head_transform
@@ -114,7 +114,8 @@ class TrainParams:
 
     def config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, dim=self.dim, hidden=self.hidden, margin=self.margin, lr=self.lr,
-                           seed=self.seed)
+                           seed=self.seed, keep=label_free.KEEP if self.mode == "catalogue" else 0.0,
+                           centre=self.mode == "catalogue")
 
 
 @dataclass
@@ -209,6 +210,7 @@ def _collect(prep: Prepared, params: TrainParams, rng: np.random.Generator, say:
     """Pairs from ratings, design codes and augmented views (label-free: strong views, some held out)."""
     builder = tdata.ExampleBuilder(dim=int(prep.base.features.shape[1]), n_base=len(prep.base))
     tdata.add_rating_pairs(builder, prep.train)
+    neighbours.add_neighbour_pairs(builder, prep.base.features, prep.train)
     images = prep.catalog.images_by_ids([int(i) for i in prep.base.ids])
     if params.designs:
         tdata.add_design_pairs(builder, {prep.row_of_id[i]: img.design for i, img in images.items()}, rng)

@@ -25,6 +25,9 @@ class TrainConfig:
     weight_decay: float = 1e-4
     batch: int = 2048  # triplets per step
     hard_fraction: float = 0.5  # share of anchors with known bad results that get one of those as negative
+    keep: float = 0.0  # weight of holding the head's similarities among sampled catalogue rows to the start's
+    keep_sample: int = 256  # catalogue rows sampled per step for that term
+    centre: bool = False  # start as the centred projection (measured better label-free, worse on a few ratings)
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,9 +68,12 @@ class _Head(nn.Module):
                                             seed=config.seed))
         widths = [d, basis.shape[1]] + ([config.dim] if config.hidden > 0 else [])
         self.layers = nn.ModuleList(nn.Linear(widths[k], widths[k + 1]) for k in range(len(widths) - 1))
-        with torch.no_grad():
+        mean = np.asarray(base, dtype=np.float32).mean(axis=0) if config.centre else None
+        with torch.no_grad():  # start as the principal projection, centred on the catalogue's mean if asked
             self.linears[0].weight.copy_(basis.T)
             self.linears[0].bias.zero_()
+            if mean is not None:
+                self.linears[0].bias.copy_(-(torch.from_numpy(mean) @ basis))
 
     @property
     def linears(self) -> list[nn.Linear]:
@@ -100,6 +106,16 @@ def _negatives(ex: Examples, n_base: int, hard_fraction: float, rng: np.random.G
     return neg
 
 
+def _keep_loss(head: _Head, rows: torch.Tensor, start: torch.Tensor, sample: int,
+               rng: np.random.Generator) -> torch.Tensor:
+    """Mean squared change of the cosine similarities among a random sample of catalogue rows since the start
+    (`start`: the starting head's output for every catalogue row): it keeps the catalogue's own neighbourhoods
+    while the pairs teach the head."""
+    pick = torch.from_numpy(np.sort(rng.choice(start.shape[0], min(sample, start.shape[0]), replace=False)))
+    emb, ref = head(rows[pick]), start[pick]
+    return ((emb @ emb.T - ref @ ref.T) ** 2).mean()
+
+
 def train_head(
     base: np.ndarray,
     examples: Examples,
@@ -119,6 +135,8 @@ def train_head(
     rows = torch.from_numpy(np.ascontiguousarray(np.vstack([base, examples.extra_rows]), dtype=np.float32))
     head = _Head(np.asarray(base, dtype=np.float32), config)
     opt = torch.optim.AdamW(head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    with torch.no_grad():
+        start_rows = head(rows[:n_base]) if config.keep > 0 else rows[:0]
     pair_w = torch.from_numpy(examples.weights)
     curve: list[float] = []
     n = examples.anchors.shape[0]
@@ -138,6 +156,8 @@ def train_head(
             hinge = torch.relu(config.margin - (fa * fp).sum(1) + (fa * fn).sum(1))
             w = pair_w[torch.from_numpy(b)]
             loss = (hinge * w).sum() / w.sum()
+            if config.keep > 0:
+                loss = loss + config.keep * _keep_loss(head, rows, start_rows, config.keep_sample, rng)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -34,8 +34,10 @@ def make_ingest_job(conf: Settings) -> JobFunction:
 
         from swatch.catalog.folders import get_folder
         from swatch.ingest import ingest
+        from swatch.search.cache import prepare_on_publish
         from swatch.watch import check_one, record_baseline
 
+        prepare_on_publish(conf.features_dir, conf.data_dir / "indexes", conf.exact_index_max_rows)  # as the CLI
         ids = [int(i) for i in raw.get("folders", [])]
         done: list[dict[str, Any]] = []
         for k, folder_id in enumerate(ids):
@@ -66,8 +68,10 @@ def make_remove_folder_job(conf: Settings) -> JobFunction:
     """A job function: {"folder": id} -> the folder and its designs marked removed, feature versions without them."""
 
     def run(ctx: JobContext, raw: dict[str, Any]) -> dict[str, Any]:
+        from swatch.search.cache import prepare_on_publish
         from swatch.watch import remove_folder_designs
 
+        prepare_on_publish(conf.features_dir, conf.data_dir / "indexes", conf.exact_index_max_rows)
         ctx.progress(0.1, "removing the folder's designs")
         return remove_folder_designs(conf, ctx.catalog, int(raw["folder"]))
 

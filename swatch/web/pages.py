@@ -51,7 +51,11 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/training")
 def training() -> ResponseReturnValue:
-    return render_template("training.html")
+    from swatch.training import label_free
+    from swatch.training.service import TrainParams
+
+    return render_template("training.html", min_ratings=TrainParams().min_ratings,
+                           min_designs=label_free.MIN_DESIGNS)
 
 
 @bp.get("/thumbnails/<path:rel>")

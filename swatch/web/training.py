@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from swatch.bounds import text
 from swatch.training.service import TrainingError, TrainParams, list_versions, prepare
 from swatch.web.auth import admin_required
 from swatch.web.context import catalog, jobs, settings
@@ -47,6 +48,8 @@ def compare() -> ResponseReturnValue:
     a, b = request.args.get("a"), request.args.get("b")
     if not a or not b:
         abort(400, description="give two versions: ?a=v1&b=v2")
+    for name, value in (("model", model), ("a", a), ("b", b)):  # printable: no NUL reaches PostgreSQL
+        text(value, name, max_len=100)
     try:
         return jsonify(compare_versions(settings(), model, a, b, catalog=catalog()))
     except CompareError as exc:

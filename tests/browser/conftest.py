@@ -3,37 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from harness import ADMIN_TOKEN
+from harness import LiveServer, server_on_a_copy
 
-from swatch.catalog.db import copy_data_dir
 from swatch.testing.browser import launch_chromium
-from swatch.testing.server import ROOT, start_server
+from swatch.testing.server import ROOT
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
-@dataclass
-class LiveServer:
-    """A running Swatch server: its base URL and its data directory."""
-
-    url: str
-    data_dir: Path
-
-
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, ingested_dir: Path) -> Iterator[LiveServer]:
+def live_server(tmp_path_factory: pytest.TempPathFactory, ingested_dir: Path,
+                request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     """One server for the browser tests, on a private copy of the ingested demo catalogue."""
-    data = tmp_path_factory.mktemp("browser") / "data"
-    copy_data_dir(ingested_dir, data)
-    server = start_server(data, admin_token=ADMIN_TOKEN)
-    try:
-        yield LiveServer(server.url, data)
-    finally:
-        server.stop()
+    with server_on_a_copy(tmp_path_factory, ingested_dir, request, "browser") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -215,7 +215,7 @@ def test_a_rating_is_stored(page, shot, live_server) -> None:  # type: ignore[no
     page.wait_for_selector("#results .result >> nth=1 >> .stars[data-saved='4']")
     assert card.locator(".star.on").count() == 4
     shot("09-rating-saved", show="#results .result >> nth=1 >> .stars")
-    rows = Catalog(live_server.data_dir / "catalog.db").connect().execute(
+    rows = Catalog(live_server.database).connect().execute(
         "SELECT query_id, result_id, model, version, rating FROM feedback ORDER BY id DESC LIMIT 1").fetchall()
     assert rows == [(query_id, found[1]["id"], "pattern", "v1", 4)]
 
@@ -334,7 +334,7 @@ def test_moving_designs_by_hand_is_recorded(page, shot, live_server) -> None:  #
     from swatch.catalog.clusters import effective_clusters
 
     version = make_cluster_version(page, k=4)
-    db = Catalog(live_server.data_dir / "catalog.db")
+    db = Catalog(live_server.database)
     before = effective_clusters(db, version)
     sizes = [sum(1 for c in before.values() if c == k) for k in range(4)]
     source = max(range(4), key=sizes.__getitem__)

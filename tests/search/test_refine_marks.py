@@ -31,14 +31,18 @@ def _ratings(settings: Settings) -> list[tuple[int, int, int]]:
     return [tuple(r) for r in conn.execute("SELECT query_id, result_id, rating FROM feedback ORDER BY id")]
 
 
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
 def _truth(built: dict, queries: list[int], liked: list[int], disliked: list[int], k: int):
     rows = built["rows"]["pattern"]
     pos = {int(i): p for p, i in enumerate(built["ids"])}
-    q = ALPHA * rows[[pos[i] for i in queries]].mean(0)
+    q = ALPHA * _unit(rows[[pos[i] for i in queries]].mean(0))
     if liked:
-        q = q + BETA * rows[[pos[i] for i in liked]].mean(0)
+        q = q + BETA * _unit(rows[[pos[i] for i in liked]].mean(0))
     if disliked:
-        q = q - GAMMA * rows[[pos[i] for i in disliked]].mean(0)
+        q = q - GAMMA * _unit(rows[[pos[i] for i in disliked]].mean(0))
     q = q / np.linalg.norm(q)
     allowed = np.ones(len(rows), bool)
     allowed[[pos[i] for i in queries + disliked]] = False
@@ -49,11 +53,20 @@ def _truth(built: dict, queries: list[int], liked: list[int], disliked: list[int
 def test_moved_query_is_rocchio_and_unit_length() -> None:
     rng = np.random.default_rng(0)
     q, liked, disliked = (rng.normal(size=(n, 8)).astype(np.float32) for n in (2, 3, 1))
-    want = ALPHA * q.mean(0) + BETA * liked.mean(0) - GAMMA * disliked.mean(0)
+    want = ALPHA * _unit(q.mean(0)) + BETA * _unit(liked.mean(0)) - GAMMA * _unit(disliked.mean(0))
     got = moved_query(q, liked, disliked)
     np.testing.assert_allclose(got, want / np.linalg.norm(want), atol=1e-6)
     np.testing.assert_allclose(moved_query(q, liked[:0], disliked[:0]), q.mean(0) / np.linalg.norm(q.mean(0)),
                                atol=1e-6)
+
+
+def test_a_group_weighs_the_same_however_diverse_its_designs() -> None:
+    # two liked designs pointing apart have a short plain mean; the unit mean keeps the liked weight's pull
+    q = np.array([[1.0, 0.0, 0.0]], np.float32)
+    apart = np.array([[0.0, 0.8, 0.6], [0.0, 0.8, -0.6]], np.float32)
+    alike = np.array([[0.0, 1.0, 0.0]], np.float32)
+    np.testing.assert_allclose(moved_query(q, apart, apart[:0]), moved_query(q, alike, alike[:0]), atol=1e-6)
+    assert moved_query(q, alike, alike[:0])[1] > moved_query(q, alike[:0], alike[:0])[1] + 0.5
 
 
 def test_without_marks_refine_equals_find_similar(made) -> None:

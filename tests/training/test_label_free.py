@@ -72,3 +72,41 @@ def test_a_label_free_run_on_five_designs_is_refused(tmp_path, demo_images, caps
     assert FeatureStore(settings.features_dir).versions("pattern") == ["v1"]
     with pytest.raises(TrainingError, match="mode must be one of"):
         TrainParams(mode="guess")
+
+
+def test_keep_holds_the_catalogue_similarities_near_the_start() -> None:
+    from swatch.training.head import forward
+    from swatch.training.trainer import TrainConfig, pca_basis, train_head
+
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(60, 24)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    b = tdata.ExampleBuilder(dim=24, n_base=60)
+    for a in range(0, 60, 2):  # arbitrary pairs: learning them alone reshapes the catalogue
+        b.add_pair(a, a + 1, 1.0, "x")
+        b.add_pair(a + 1, a, 1.0, "x")
+    examples = b.build()
+    start = forward({"w0": pca_basis(base, 8), "b0": -(base.mean(axis=0) @ pca_basis(base, 8))}, base)
+    drift = {}
+    for keep in (0.0, 20.0):
+        out = train_head(base, examples, TrainConfig(epochs=40, dim=8, lr=1e-2, keep=keep))
+        new = forward(out.weights, base)
+        drift[keep] = float(np.abs(new @ new.T - start @ start.T).mean())
+    assert drift[20.0] < 0.6 * drift[0.0]
+
+
+def test_views_of_heldout_designs_are_never_trained_on(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    paths = {}
+    for row in range(30):
+        paths[row] = tmp_path / f"d{row}.png"
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8), "RGB").save(paths[row])
+
+    def extract(imgs: list[Image.Image]) -> np.ndarray:
+        return np.array([np.asarray(img, dtype=np.float32).mean(axis=(0, 1)) for img in imgs])
+
+    split = label_free.collect_views(paths, extract, np.random.default_rng(1), decode_side=64)
+    train, held = set(split.train.sources.tolist()), set(split.heldout.sources.tolist())
+    assert not train & held and len(held) == 6 and len(train | held) == 30
+    assert len(split.train.sources) == label_free.VIEWS_PER_DESIGN * 24
+    assert len(split.heldout.sources) == label_free.VIEWS_PER_DESIGN * 6

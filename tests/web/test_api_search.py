@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import shared_conftest
 from PIL import Image
 
 from swatch.catalog.db import Catalog, copy_data_dir
@@ -28,22 +30,72 @@ from swatch.testing.synthetic import (
 N = 2500  # pattern rows: 2500 x 1712 values, above the flat-index size, so int8 codes with certified re-ranking
 
 
+ON_POSTGRES = shared_conftest().ON_POSTGRES
+
+
 @pytest.fixture(scope="module")
-def synthetic(tmp_path_factory: pytest.TempPathFactory):
+def synthetic(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+    """The synthetic catalogue on the selected back end: (data dir, what was made, the template database's name
+    on PostgreSQL, else None). A test that changes it works on a copy (`copy_of`)."""
+    from swatch.catalog.postgres import close_pools
+
     data = tmp_path_factory.mktemp("synthetic") / "data"
-    settings = Settings.from_env(data_dir=data)
+    server = request.getfixturevalue("postgres_server") if ON_POSTGRES else None
+    template = server.create_database() if server else None
+    url = server.url(template) if server and template else ""
+    settings = Settings.from_env(data_dir=data, database_url=url)
     made = synthetic_catalogue(settings, N, {"pattern": 1712, "color": 405}, seed=11, rare_fraction=0.02)
     publish_combined(FeatureStore(settings.features_dir), Catalog(settings.database), "v1")
-    return data, made
+    assert (data / "catalog.db").is_file() is not bool(url), "the catalogue is not on the selected back end"
+    if url:
+        close_pools(url)  # a template database must have no sessions
+    yield data, made, template
+    if server and template:
+        server.drop_database(template)
+
+
+def copy_of(request: pytest.FixtureRequest, synthetic: tuple[Path, dict, str | None]) -> str:
+    """A new database copied from the synthetic catalogue's (dropped at the end of `request`'s scope): its URL;
+    on SQLite "" (the catalogue travels in the data dir's catalog.db)."""
+    from swatch.catalog.postgres import close_pools
+
+    template = synthetic[2]
+    if template is None:
+        return ""
+    server = request.getfixturevalue("postgres_server")
+    name = server.create_database(template=template)
+    url = str(server.url(name))
+
+    def drop() -> None:
+        close_pools(url)
+        server.drop_database(name)
+
+    request.addfinalizer(drop)
+    return url
 
 
 @pytest.fixture(scope="module")
-def api(synthetic):
+def api(synthetic, request: pytest.FixtureRequest):
     from swatch.web import create_app
 
-    data, made = synthetic
-    app = create_app({"TESTING": True, "SETTINGS": Settings.from_env(data_dir=data, admin_token="t")})
-    return app.test_client(), made
+    data, made, _ = synthetic
+    url = copy_of(request, synthetic)
+    settings = Settings.from_env(data_dir=data, admin_token="t", database_url=url)
+    return create_app({"TESTING": True, "SETTINGS": settings}).test_client(), made
+
+
+@pytest.fixture
+def synthetic_copy(synthetic, tmp_path: Path, request: pytest.FixtureRequest,
+                   monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, dict, str]]:
+    """A private copy of the synthetic catalogue for one test: (data dir, what was made, database URL or "");
+    on PostgreSQL SWATCH_DATABASE_URL names the copy for everything the test starts."""
+    source, made, _ = synthetic
+    data = tmp_path / "data"
+    copy_data_dir(source, data)
+    url = copy_of(request, synthetic)
+    if url:
+        monkeypatch.setenv("SWATCH_DATABASE_URL", url)
+    yield data, made, url
 
 
 def truth_table(made: dict) -> list[dict]:
@@ -182,12 +234,10 @@ def test_malformed_json_bodies_are_400(api) -> None:
     assert client.post("/find-similar", json={"id": 1, "topN": True}).status_code == 400
 
 
-def test_a_newly_published_snapshot_is_searched_at_once(synthetic, tmp_path: Path) -> None:
+def test_a_newly_published_snapshot_is_searched_at_once(synthetic_copy) -> None:
     from swatch.web import create_app
 
-    source, made = synthetic
-    data = tmp_path / "data"
-    copy_data_dir(source, data)
+    data, made, _ = synthetic_copy
     client = create_app({"TESTING": True, "SETTINGS": Settings.from_env(data_dir=data)}).test_client()
     before = client.get(f"/find-similar?id={int(made['ids'][0])}&model=color&topN=5").get_json()
     fresh = textile_rows(N, 405, np.arange(N)[::-1] // 6, seed=99)  # a different colour model
@@ -207,8 +257,8 @@ def _jpeg(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def test_upload_of_a_catalogue_image_finds_that_image_first(client, data_dir: Path) -> None:
-    catalog = Catalog(data_dir / "catalog.db")
+def test_upload_of_a_catalogue_image_finds_that_image_first(client, settings: Settings) -> None:
+    catalog = Catalog(settings.database)  # catalog.db, or the test's copy of the demo database on PostgreSQL
     image = catalog.live_images()[5]
     data = image.full_path.read_bytes()
     for model in ("pattern", "color", "color+pattern"):
@@ -242,13 +292,13 @@ def test_bad_uploads_are_refused(client, app) -> None:
     assert resp.status_code == 413 and "too large" in resp.get_json()["error"]
 
 
-def test_the_production_server_answers_searches(synthetic, tmp_path: Path) -> None:
+def test_the_production_server_answers_searches(synthetic_copy) -> None:
     """`python -m swatch.serve` (waitress) warms its indexes, reports ready, and serves /find-similar."""
     import http.client
     import json
 
-    source, made = synthetic
-    server = start_server(source, threads=4)  # returns once /readyz answers 200
+    data, made, url = synthetic_copy
+    server = start_server(data, threads=4, env={"SWATCH_DATABASE_URL": url})  # once /readyz answers 200
 
     def get(path: str) -> tuple[int, dict, object]:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)

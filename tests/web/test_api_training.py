@@ -97,6 +97,8 @@ def test_train_job_serves_v2_beside_an_unchanged_v1(client, settings, admin_head
     assert cmp_body["v1"]["all"]["pairs"] > 0 and 0.0 <= cmp_body["top_k_overlap"]["overlap"] <= 1.0
     assert client.get("/api/models/compare?a=v1&b=v7").status_code == 404
     assert client.get("/api/models/compare?a=v1").status_code == 400
+    nul = client.get("/api/models/compare?a=v1%00&b=v2")  # PostgreSQL text cannot hold NUL: refused first
+    assert nul.status_code == 400 and "a must be" in nul.get_json()["error"]
     # an admin switching the pattern model to v2 switches color+pattern (built on pattern v2) with it
     resp = client.post("/api/models", json={"model": "pattern", "version": "v2"}, headers=admin_headers)
     assert resp.status_code == 200 and resp.get_json()["also"] == ["color+pattern"]

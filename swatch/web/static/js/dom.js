@@ -62,7 +62,11 @@ export function debounce(fn, ms) {
 
 /** Call `fn` on the frame after the first `n` images in `container` are decoded (or failed to). */
 export function afterImagesShown(container, n, fn) {
-  const imgs = [...container.querySelectorAll("img")].slice(0, n);
+  afterDecoded([...container.querySelectorAll("img")].slice(0, n), fn);
+}
+
+/** Call `fn` on the frame after the images `imgs` are decoded (or failed to). */
+export function afterDecoded(imgs, fn) {
   Promise.all(imgs.map((im) => im.decode().catch(() => null))).then(() => requestAnimationFrame(fn));
 }
 

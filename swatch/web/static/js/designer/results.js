@@ -1,7 +1,7 @@
 // The results panel (centre): the query card, the search itself and the cards of the most similar designs.
 
 import { api } from "../api.js";
-import { $, afterImagesShown, gridKeys, h, toast } from "../dom.js";
+import { $, afterDecoded, gridKeys, h, toast } from "../dom.js";
 import { composition, describe, modelLabel, pct, plural, thumbUrl } from "../format.js";
 import { filterBody, readFilters, resFilters, wireFilters } from "./filters.js";
 import { loadQueryPalette, watchPalette } from "./palettes.js";
@@ -11,7 +11,11 @@ import { openZoom, pickBox } from "./compare.js";
 import { recordSearch } from "./urlstate.js";
 import { clearMarks, markButtons, markCount, marksBody } from "./marks.js";
 
-const found = { results: [], page: 1, full: false, seq: 0, refine: false };
+const found = { results: [], page: 1, full: false, seq: 0, refine: false, shown: Promise.resolve(), rowShown: false };
+// a new list draws its first cards at once, their thumbnails loading eagerly (about a screenful, the first rows
+// ahead of the rest); the other cards follow a frame later, their thumbnails loading as they come near the screen
+const FIRST_SCREEN = 12;
+const HIGH_PRIORITY = 8;
 
 /** Search with a catalogue design (the search goes into the address: designer/urlstate.js). */
 export function openImage(img) {
@@ -25,11 +29,11 @@ export function openImage(img) {
   startQuery();
 }
 
-/** Show the query and search; its palette (for the colour hints) is fetched once the results are in. */
+/** Show the query and search; its palette (for the colour hints) is fetched once the first results are shown. */
 export function startQuery() {
   const q = state.query;
   renderQuery();
-  search(true).then(() => { if (state.query === q) loadQueryPalette(); });
+  search(true).then(() => found.shown).then(() => { if (state.query === q) loadQueryPalette(); });
 }
 
 function renderQuery() {
@@ -94,7 +98,7 @@ export async function search(reset) {
     const rows = Array.isArray(data) ? data : (data.results || []);
     found.results = reset ? rows : found.results.concat(rows);
     found.full = rows.length >= state.topN;
-    renderResults(reset ? 0 : found.results.length - rows.length);
+    await renderResults(reset ? 0 : found.results.length - rows.length, seq);
   } catch (err) {
     if (seq !== found.seq) return;
     $("#res-status").textContent = `Search failed: ${err.message}`;
@@ -105,16 +109,33 @@ export async function search(reset) {
   }
 }
 
-function renderResults(from) {
+/** Draw the results from `from` on (0: a new list, its first screenful first); resolves once all are drawn. */
+async function renderResults(from, seq) {
   const list = $("#results");
-  if (from === 0) list.replaceChildren();
-  const cards = found.results.slice(from).map((r, k) => resultCard(r, from + k));
-  list.append(...cards);
-  const first = list.querySelector(".result-thumb");
-  if (from === 0 && first) first.setAttribute("tabindex", "0");
+  if (from > 0) {
+    const cards = found.results.slice(from).map((r, k) => resultCard(r, from + k));
+    list.append(...cards);
+    renderStatus();
+    for (const card of cards) watchPalette(card);
+    return;
+  }
+  const first = found.results.slice(0, FIRST_SCREEN).map((r, k) => resultCard(r, k));
+  list.replaceChildren(...first);
+  if (first.length) first[0].querySelector(".result-thumb").setAttribute("tabindex", "0");
+  found.rowShown = false;
+  found.shown = markResultsPainted(first, seq).then(() => {
+    found.rowShown = true;
+    // the palettes of the colour hints wait for the first row's thumbnails: those get the connections first
+    if (seq === found.seq) for (const card of list.children) watchPalette(card);
+  });
+  if (found.results.length > FIRST_SCREEN) {
+    await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    if (seq !== found.seq) return;
+    const rest = found.results.slice(FIRST_SCREEN).map((r, k) => resultCard(r, FIRST_SCREEN + k));
+    list.append(...rest);
+    if (found.rowShown) for (const card of rest) watchPalette(card);
+  }
   renderStatus();
-  for (const card of cards) watchPalette(card);
-  if (from === 0) markResultsPainted(list);
 }
 
 /** The line above the results: how many, "Show more", and "Re-rank" once results are marked. */
@@ -139,11 +160,23 @@ function renderStatus() {
   }
 }
 
-function markResultsPainted(list) {
-  afterImagesShown(list, 12, () => {
-    performance.mark("swatch:results-painted");
-    try { performance.measure("swatch:click-to-results", "swatch:click", "swatch:results-painted"); } catch { /* no click mark */ }
-  });
+/** The click's marks: `swatch:click-to-first-row` (the thumbnails of the cards level with the first card decoded,
+ * then a frame; the promise resolves then) and `swatch:click-to-results` (the first 12 thumbnails likewise). */
+function markResultsPainted(cards, seq) {
+  const measure = (name, end) => {
+    if (seq !== found.seq) return; // a newer search has replaced these cards
+    performance.mark(end);
+    try { performance.measure(name, "swatch:click", end); } catch { /* no click mark */ }
+  };
+  const thumbs = (some) => some.map((c) => c.querySelector("img")).filter(Boolean);
+  afterDecoded(thumbs(cards.slice(0, 12)), () => measure("swatch:click-to-results", "swatch:results-painted"));
+  return new Promise((resolve) => requestAnimationFrame(() => {
+    const top = cards.length ? cards[0].offsetTop : 0;
+    afterDecoded(thumbs(cards.filter((c) => c.offsetTop === top)), () => {
+      measure("swatch:click-to-first-row", "swatch:first-row-painted");
+      resolve();
+    });
+  }));
 }
 
 function resultCard(r, rank) {
@@ -153,7 +186,8 @@ function resultCard(r, rank) {
       type: "button", class: "result-thumb", tabindex: "-1",
       "aria-label": `${describe(r)}: ${pct(sim)} similar. Open to find designs like it.`,
       onclick: () => openImage(r),
-    }, h("img", { src: thumbUrl(r), alt: describe(r), loading: "lazy", decoding: "async", width: 160, height: 160 })),
+    }, h("img", { src: thumbUrl(r), alt: describe(r), loading: rank < FIRST_SCREEN ? "eager" : "lazy",
+      fetchpriority: rank < HIGH_PRIORITY ? "high" : null, decoding: "async", width: 160, height: 160 })),
     h("div", { class: "result-body" },
       h("div", { class: "sim", title: `similarity ${sim.toFixed(3)}` },
         h("span", { class: "bar", "aria-hidden": "true" }, h("span", { style: { width: `${sim * 100}%` } })),

@@ -8,6 +8,12 @@ const CHART = { pad: 34, frame: "#d6d2c8", line: "#0f766e", text: "#5f6670", fon
 
 let models = []; // /api/models entries
 let trainedVersions = []; // /api/train/versions: pattern versions with data used, loss curve, metrics
+const trainedListeners = [];
+
+/** Call `fn(versions)` each time the trained pattern versions are read again. */
+export function onTrainedVersions(fn) {
+  trainedListeners.push(fn);
+}
 
 /** The versions to pick from (trained ones, else the pattern versions of `modelList`), newest curve drawn. */
 export async function loadCurves(modelList) {
@@ -17,6 +23,7 @@ export async function loadCurves(modelList) {
   } catch {
     trainedVersions = []; // training not available on this server: versions from /api/models only
   }
+  for (const fn of trainedListeners) fn(trainedVersions);
   fillCurveVersions();
 }
 

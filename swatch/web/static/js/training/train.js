@@ -23,13 +23,20 @@ export function wireTraining() {
   $("#train-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const f = ev.target.elements;
+    const mode = f.namedItem("mode").value;
+    const note = $("#train-result");
     try {
-      await adminCall("/api/train", {
-        model: "pattern", epochs: Number(f.namedItem("epochs").value), activate: f.namedItem("activate").value,
+      const started = await adminCall("/api/train", {
+        model: "pattern", mode, epochs: Number(f.namedItem("epochs").value), activate: f.namedItem("activate").value,
       });
+      note.dataset.kind = "ok";
+      note.textContent = `Training started (${mode === "catalogue" ? "from the catalogue, without labels" : "from ratings"}):`
+        + ` job ${started.job}. The new version appears under “Pattern versions” when it is done.`;
       toast("Training started");
       watchJob();
     } catch (err) {
+      note.dataset.kind = "error";
+      note.textContent = `Not started: ${err.message}`;
       toast(`Not started: ${err.message}`, "error");
     }
   });
