@@ -54,6 +54,7 @@ def test_publish_saves_the_index_before_the_version_is_visible_and_servers_build
     finally:
         register_preparer(tmp_path / "f", None)
     assert (index_dir(tmp_path / "ix", fresh) / "info.json").is_file()
+    caplog.clear()  # only what the server does from here (the publishes above logged their own builds)
     with caplog.at_level(logging.INFO, logger="swatch.search.faiss_build"):
         for version in ("v1", "v2"):  # the server takes up both: it maps what publish saved, builds nothing
             loaded = server.get("pattern", version).index
