@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from PIL import Image
 from quality import VARIANTS, make_variant
-from retrain import DATASETS, labelled_catalogue, quality
+from retrain import dataset_names, labelled_catalogue, quality
 
 from swatch.catalog.db import copy_data_dir
 from swatch.config import Settings
@@ -97,10 +97,8 @@ def main() -> int:
     ap.add_argument("--datasets", default=",".join(SETS))
     ap.add_argument("--cache", default="/tmp/swatch-retrain-cache")
     args = ap.parse_args()
-    names = [n for n in args.datasets.split(",") if n]
-    missing = [n for n in names if not (DATASETS / n / "labels.csv").is_file()]
-    if missing:
-        print(f"error: dataset(s) not found under {DATASETS}: {', '.join(missing)}", file=sys.stderr)
+    names = dataset_names(args.datasets)
+    if names is None:
         return 2
     started = time.perf_counter()
     report: dict[str, Any] = {"benchmark": "label_free", "settings": TrainParams(mode="catalogue").to_dict(),

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from retrain import DATASETS, labelled_catalogue, quality, ranked
+from retrain import dataset_names, labelled_catalogue, quality, ranked
 
 from swatch.catalog.db import Catalog, copy_data_dir
 from swatch.catalog.feedback import add_rating
@@ -120,10 +120,8 @@ def main() -> int:
     ap.add_argument("--cache", default="/tmp/swatch-retrain-cache")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
-    names = [n for n in args.datasets.split(",") if n]
-    missing = [n for n in names if not (DATASETS / n / "labels.csv").is_file()]
-    if missing:
-        print(f"error: dataset(s) not found under {DATASETS}: {', '.join(missing)}", file=sys.stderr)
+    names = dataset_names(args.datasets)
+    if names is None:
         return 2
     steps = sorted({int(s) for s in args.steps.split(",") if s})
     started = time.perf_counter()

@@ -56,6 +56,16 @@ def cached_ingest(name: str, cache: Path) -> Path:
     return data
 
 
+def dataset_names(arg: str) -> list[str] | None:
+    """The comma-separated dataset names of `--datasets`; None (after a one-line error) when one is missing."""
+    names = [n.strip() for n in arg.split(",") if n.strip()]
+    missing = [n for n in names if not (DATASETS / n / "labels.csv").is_file()]
+    if missing:
+        print(f"error: dataset(s) not found under {DATASETS}: {', '.join(missing)}", file=sys.stderr)
+        return None
+    return names
+
+
 def labels_of(name: str) -> dict[str, tuple[frozenset[str], bool]]:
     """Relative image path (as ingested from images/) -> (labels, is a near duplicate)."""
     out = {}
@@ -219,10 +229,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--cache", default="/tmp/swatch-retrain-cache", help="cached ingested data dirs")
     args = parser.parse_args()
-    names = [n.strip() for n in args.datasets.split(",") if n.strip()]
-    missing = [n for n in names if not (DATASETS / n / "labels.csv").is_file()]
-    if missing:
-        print(f"error: dataset(s) not found under {DATASETS}: {', '.join(missing)}", file=sys.stderr)
+    names = dataset_names(args.datasets)
+    if names is None:
         return 2
     started = time.perf_counter()
     report: dict[str, object] = {

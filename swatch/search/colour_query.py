@@ -14,18 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from swatch.bounds import ParamError, integer, number
+from swatch.bounds import ParamError, number
 from swatch.config import Settings
 from swatch.features.color import ColorExtractor
 from swatch.features.colourspace import hex_to_lab, palette_descriptor
 from swatch.features.embed import EmbedError, QueryEmbedder
-from swatch.features.store import VERSION_RE
 from swatch.features.versions import transform_rows
 from swatch.search.engine import SearchResult, SimilaritySearch
 from swatch.search.errors import SearchError
-from swatch.search.filters import FilterError, Filters, parse_filters
+from swatch.search.filters import Filters
 from swatch.search.harmony import HarmonySearch, parse_hex
-from swatch.search.params import DEPTH_FACTOR, SearchParams
+from swatch.search.params import SearchParams, parse_window, search_filters
 from swatch.search.registry import ModelRegistry
 
 MAX_COLOURS = 5
@@ -78,19 +77,8 @@ def parse_colour_query(params: Mapping[str, Any], settings: Settings) -> ColourQ
     elif abs(total - 1.0) > SHARE_SLACK:
         raise SearchError(f"colour shares must sum to 1 (within {SHARE_SLACK}), they sum to {total:.3g}; "
                           'send "normalise": true to scale them')
-    version = params.get("version") or None
-    if version is not None and (not isinstance(version, str) or not VERSION_RE.match(version)):
-        raise SearchError(f"unknown version {str(version)[:40]!r} of model {MODEL!r}")
-    top_n = integer(params.get("topN", params.get("top_n")), "topN", low=1, high=settings.max_top_n,
-                    default=settings.default_top_n)
-    page = integer(params.get("page"), "page", low=1, default=1)
-    if page * top_n > settings.max_top_n * DEPTH_FACTOR:
-        raise SearchError(f"page {page} is too deep: page * topN may be at most {settings.max_top_n * DEPTH_FACTOR}")
-    try:
-        filters = parse_filters(params)
-    except FilterError as exc:
-        raise SearchError(str(exc)) from None
-    return ColourQuery(tuple(colours), version, top_n, page, filters)
+    window = parse_window(params, settings, MODEL)
+    return ColourQuery(tuple(colours), window.version, window.top_n, window.page, search_filters(params))
 
 
 def _share(value: Any, k: int, count: int) -> float:

@@ -303,23 +303,6 @@ def max_residual(codes: Any, rows: np.ndarray, scale: np.ndarray | None = None) 
     return worst
 
 
-def measure_recall(
-    index: FaissIndex, queries: int = RECALL_QUERIES, k: int = RECALL_K, seed: int = 0
-) -> dict:
-    """recall@k of the approximate path against the certified exact path, for catalogue rows as queries."""
-    rng = np.random.default_rng(seed)
-    n = index.ntotal
-    picks = rng.choice(n, size=min(queries, n), replace=False)
-    k = min(k, n)
-    hits = 0
-    for row in picks:
-        q = np.asarray(index.rows[int(row)], dtype=np.float32)
-        approx = index.search(q, k)
-        truth = index.search(q, k, force_exact=True)
-        hits += len(np.intersect1d(approx.rows, truth.rows))
-    return {"k": k, "queries": len(picks), "recall": round(hits / (len(picks) * k), 4) if len(picks) else 1.0}
-
-
 def tune_ef(index: FaissIndex, target: float | None = None, queries: int = RECALL_QUERIES, k: int = RECALL_K,
             seed: int = 0) -> tuple[int, dict[str, Any]]:
     """The smallest efSearch of EF_STEPS whose recall@k (catalogue rows as queries, against the certified exact

@@ -14,7 +14,7 @@ from swatch.search.errors import SearchError
 from swatch.search.filters import FilterError, Filters, parse_filters
 
 __all__ = ["DEFAULT_MODEL", "DEPTH_FACTOR", "METRICS", "SearchError", "SearchParams", "check_model",
-           "parse_page", "parse_search_params"]
+           "parse_page", "parse_search_params", "parse_window", "search_filters", "ResultWindow"]
 
 DEFAULT_MODEL = "pattern"
 METRICS = ("cosine", "euclidean")
@@ -49,9 +49,17 @@ def parse_page(params: Mapping[str, Any], settings: Settings, default_per_page: 
     return page, per_page
 
 
-def parse_search_params(params: Mapping[str, Any], settings: Settings) -> SearchParams:
-    """SearchParams from query parameters, form fields or a JSON body; SearchError (400) when malformed."""
-    model = check_model(params.get("model") or DEFAULT_MODEL)
+@dataclass(frozen=True)
+class ResultWindow:
+    """What every search request names besides its query: the version that answers, and which page of how many."""
+
+    version: str | None
+    top_n: int
+    page: int
+
+
+def parse_window(params: Mapping[str, Any], settings: Settings, model: str) -> ResultWindow:
+    """`version`, `topN` (or `top_n`) and `page`, bounded; SearchError (400) when malformed or too deep."""
     version = params.get("version") or None
     if version is not None and (not isinstance(version, str) or not VERSION_RE.match(version)):
         raise SearchError(f"unknown version {str(version)[:40]!r} of model {model!r}")
@@ -61,12 +69,23 @@ def parse_search_params(params: Mapping[str, Any], settings: Settings) -> Search
     if page * top_n > settings.max_top_n * DEPTH_FACTOR:
         deepest = settings.max_top_n * DEPTH_FACTOR
         raise SearchError(f"page {page} is too deep: page * topN may be at most {deepest}")
+    return ResultWindow(version, top_n, page)
+
+
+def search_filters(params: Mapping[str, Any]) -> Filters:
+    """The request's filters; a malformed one is a SearchError (400)."""
+    try:
+        return parse_filters(params)
+    except FilterError as exc:
+        raise SearchError(str(exc)) from None
+
+
+def parse_search_params(params: Mapping[str, Any], settings: Settings) -> SearchParams:
+    """SearchParams from query parameters, form fields or a JSON body; SearchError (400) when malformed."""
+    model = check_model(params.get("model") or DEFAULT_MODEL)
+    window = parse_window(params, settings, model)
     metric = params.get("metric") or "cosine"
     if metric not in METRICS:
         raise SearchError(f"metric must be one of {', '.join(METRICS)}")
     weight = number(params.get("weight"), "weight", low=0.0, high=1.0, default=0.5)
-    try:
-        filters = parse_filters(params)
-    except FilterError as exc:
-        raise SearchError(str(exc)) from None
-    return SearchParams(model, version, top_n, page, metric, weight, filters)
+    return SearchParams(model, window.version, window.top_n, window.page, metric, weight, search_filters(params))

@@ -170,10 +170,6 @@ def _refs(refs: object) -> None:
                 text(ref, "ids", max_len=NAME_MAX_LEN, printable=False)
 
 
-def _edit_error(exc: ClusterError) -> None:
-    abort(404 if isinstance(exc, editing.NotFound) else 400, description=str(exc))
-
-
 @bp.post("/api/clusters/<version>/clusters")
 @admin_required
 def new_cluster(version: str) -> ResponseReturnValue:
@@ -183,11 +179,7 @@ def new_cluster(version: str) -> ResponseReturnValue:
         abort(400, description='send a JSON object: {"ids": [...], "name": "..."}')
     who = _who(body)
     _refs(body["ids"])
-    try:
-        return jsonify(editing.new_cluster(catalog(), version, body["ids"], body["name"], by=who)), 201
-    except ClusterError as exc:
-        _edit_error(exc)
-        raise
+    return jsonify(editing.new_cluster(catalog(), version, body["ids"], body["name"], by=who)), 201
 
 
 @bp.post("/api/clusters/<version>/rename")
@@ -199,22 +191,14 @@ def rename(version: str) -> ResponseReturnValue:
         abort(400, description='send a JSON object: {"cluster": 3, "name": "..."}')
     cluster = integer(body["cluster"], "cluster", low=methods.NOT_GROUPED, high=MAX_K + editing.MAX_ADDED)
     who = _who(body)
-    try:
-        return jsonify(editing.rename_cluster(catalog(), version, cluster, body["name"], by=who))
-    except ClusterError as exc:
-        _edit_error(exc)
-        raise
+    return jsonify(editing.rename_cluster(catalog(), version, cluster, body["name"], by=who))
 
 
 @bp.get("/api/comments")
 def list_comments() -> ResponseReturnValue:
     """Comments on versions, oldest first (?kind=cluster|model, ?subject=v3 or pattern/v2)."""
     subject = text(request.args.get("subject"), "subject", required=False, max_len=200)
-    try:
-        return jsonify(comments=editing.comments(catalog(), request.args.get("kind") or None, subject))
-    except ClusterError as exc:
-        _edit_error(exc)
-        raise
+    return jsonify(comments=editing.comments(catalog(), request.args.get("kind") or None, subject))
 
 
 @bp.post("/api/comments")
@@ -223,12 +207,8 @@ def add_comment() -> ResponseReturnValue:
     """Comment on a version: {"kind": "cluster" | "model", "subject": "v3" | "pattern/v2", "body", "by"?} -> 201."""
     body = json_object()
     who = _who(body)
-    try:
-        return jsonify(editing.add_comment(catalog(), body.get("kind"), body.get("subject"), body.get("body"),
-                                           who)), 201
-    except ClusterError as exc:
-        _edit_error(exc)
-        raise
+    return jsonify(editing.add_comment(catalog(), body.get("kind"), body.get("subject"), body.get("body"),
+                                       who)), 201
 
 
 @bp.put("/api/comments/<int:comment_id>")
@@ -237,21 +217,13 @@ def edit_comment(comment_id: int) -> ResponseReturnValue:
     """Replace a comment's text: {"body", "by"?}."""
     body = json_object()
     who = _who(body)
-    try:
-        return jsonify(editing.edit_comment(catalog(), comment_id, body.get("body"), who))
-    except ClusterError as exc:
-        _edit_error(exc)
-        raise
+    return jsonify(editing.edit_comment(catalog(), comment_id, body.get("body"), who))
 
 
 @bp.delete("/api/comments/<int:comment_id>")
 @admin_required
 def delete_comment(comment_id: int) -> ResponseReturnValue:
-    try:
-        editing.delete_comment(catalog(), comment_id)
-    except ClusterError as exc:
-        _edit_error(exc)
-        raise
+    editing.delete_comment(catalog(), comment_id)
     return jsonify(deleted=comment_id)
 
 

@@ -8,10 +8,14 @@ from werkzeug.exceptions import HTTPException
 from swatch.bounds import ParamError
 from swatch.catalog.errors import CatalogUnavailable
 from swatch.catalog.feedback import FeedbackError
+from swatch.clustering.editing import NotFound as ClusterNotFound
+from swatch.clustering.versions import ClusterError
 from swatch.search.errors import VectorBackendUnavailable
 
 #: refusals without a status of their own; ParamError (and SearchError, FilterError: its subclasses) carry one
-STATUS: dict[type[Exception], int] = {FeedbackError: 400, VectorBackendUnavailable: 503}
+#: (a cluster edit naming a missing version or comment is a 404, any other refused cluster request a 400)
+STATUS: dict[type[Exception], int] = {FeedbackError: 400, VectorBackendUnavailable: 503, ClusterError: 400,
+                                      ClusterNotFound: 404}
 
 
 def answer(message: str, status: int) -> tuple[Response, int]:
